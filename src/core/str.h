@@ -1,0 +1,33 @@
+#ifndef WINNOW_CORE_STR_H
+#define WINNOW_CORE_STR_H
+/*
+ * Length-carrying byte helpers.  Peer input is (const char *p, size_t len),
+ * never a C string: these helpers never read past len.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct strview {
+    const char *p;
+    size_t len;
+};
+
+#define SV(lit) ((struct strview){(lit), sizeof(lit) - 1})
+
+bool str_ieq(const char *a, size_t alen, const char *b, size_t blen);
+bool str_ieq_cstr(const char *a, size_t alen, const char *cstr);
+bool str_istarts(const char *p, size_t len, const char *prefix);
+/* Case-insensitive substring search; returns offset or -1. */
+long str_isearch(const char *hay, size_t haylen, const char *needle, size_t nlen);
+void str_trim(const char **p, size_t *len);
+void str_lower(char *p, size_t len);
+/* Parses a decimal unsigned integer occupying all of [p, p+len); rejects
+ * overflow, signs and empty input. */
+int str_to_u64(const char *p, size_t len, uint64_t *v_r);
+int str_to_double(const char *p, size_t len, double *v_r);
+/* FNV-1a 64 (case-insensitive variant lowercases ASCII). */
+uint64_t str_hash(const char *p, size_t len);
+uint64_t str_ihash(const char *p, size_t len);
+
+#endif

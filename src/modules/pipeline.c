@@ -1,0 +1,311 @@
+/*
+ * The scan pipeline and module configuration.
+ *
+ * modules_configure() runs once per configuration snapshot in the main
+ * process: it registers the pipeline's own symbols, configures every module
+ * of registry.c with its merged section (skipping `enabled = false`), then
+ * applies the score/description overrides of `group "..." { symbols {} }`
+ * and `symbols {}` so an administrator's weights win over module defaults.
+ *
+ * pipeline_run() scans one task: parse the message (GMime, our header
+ * parser), run every enabled module's scan(), wait for their lookups or the
+ * task timeout, run post-scan hooks, write the one log line that explains
+ * the verdict, then call the caller's `done`.
+ */
+#include "modules/pipeline.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "conf/settings.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/symbols.h"
+#include "mime/message.h"
+#include "modules/module.h"
+#include "modules/registry.h"
+
+struct modules_state {
+    const struct module **mods;
+    void **ctx;                  /* NULL ctx = module disabled */
+    const char **why_off;        /* reason a module is off, for configdump -m */
+    size_t n;
+};
+
+struct pipeline_run_state {
+    const struct config *cfg;
+    task_done_fn done;
+    void *data;
+};
+
+static const struct symbol_def pipeline_symbols[] = {
+    {"TASK_TIMEOUT", 0.0, "pipeline",
+     "Scan timed out: the checks named in the options did not finish", 0},
+    {"MIME_PARSE_LIMIT", 1.0, "pipeline",
+     "Message exceeds a parser limit (headers, parts or depth); content checks skipped", 0},
+};
+
+static bool section_disabled(const struct conf_obj *section)
+{
+    bool enabled = true;
+    const char *err = NULL;
+    if (section != NULL)
+        conf_get_bool(section, "enabled", true, &enabled, &err);
+    return !enabled;
+}
+
+static int symbol_override(struct symtab *st, const struct conf_obj *sym, const char *group)
+{
+    const char *name = sym->key;
+    double score;
+    const struct conf_obj *w = conf_get(sym, "weight");
+    if (w == NULL)
+        w = conf_get(sym, "score");
+    if (w != NULL) {
+        if (!conf_as_double(conf_first(w), &score))
+            return -1;
+        symtab_set_score(st, name, score);
+    }
+    const char *desc = NULL;
+    const char *err = NULL;
+    if (conf_get_string(sym, "description", NULL, &desc, &err) == 0 && desc != NULL)
+        symtab_set_description(st, name, desc);
+    if (group != NULL && symtab_find(st, name, strlen(name)) != NULL)
+        symtab_set_group(st, name, group);
+    if (section_disabled(sym))
+        symtab_set_flags(st, name, SYMBOL_DISABLED);
+    return 0;
+}
+
+static int apply_symbols_block(struct config *cfg, const struct conf_obj *symbols,
+                               const char *group, const char **error_r)
+{
+    for (const struct conf_obj *s = symbols ? symbols->v.list.head : NULL; s; s = s->next) {
+        if (s->type != CONF_OBJECT || s->key == NULL)
+            continue;
+        if (symbol_override(cfg->symtab, s, group) < 0) {
+            *error_r = arena_printf(cfg->arena, "%s:%u: symbol %s: weight must be a number",
+                                    s->file ? s->file : "?", s->line, s->key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* group "name" { symbols { SYM { weight = 1.0; description = "..."; } } } */
+static int apply_overrides(struct config *cfg, const char **error_r)
+{
+    const struct conf_obj *groups = conf_get(cfg->root, "group");
+    for (const struct conf_obj *gv = conf_each_first(groups); gv; gv = conf_each_next(groups, gv)) {
+        if (gv->type != CONF_OBJECT)
+            continue;
+        for (const struct conf_obj *g = gv->v.list.head; g; g = g->next) {
+            if (g->type == CONF_OBJECT &&
+                apply_symbols_block(cfg, conf_get(g, "symbols"), g->key, error_r) < 0)
+                return -1;
+        }
+    }
+    const struct conf_obj *syms = conf_get(cfg->root, "symbols");
+    if (syms != NULL && syms->type == CONF_OBJECT)
+        return apply_symbols_block(cfg, syms, NULL, error_r);
+    return 0;
+}
+
+int modules_configure(struct config *cfg, const char **error_r)
+{
+    cfg->symtab = symtab_new(cfg->arena);
+    symtab_add_many(cfg->symtab, pipeline_symbols,
+                    sizeof(pipeline_symbols) / sizeof(pipeline_symbols[0]));
+    size_t n = 0;
+    while (modules_registry[n] != NULL)
+        n++;
+    struct modules_state *ms = ARENA_NEW(cfg->arena, struct modules_state);
+    ms->mods = ARENA_NEW_N(cfg->arena, const struct module *, n);
+    ms->ctx = ARENA_NEW_N(cfg->arena, void *, n);
+    ms->why_off = ARENA_NEW_N(cfg->arena, const char *, n);
+    ms->n = n;
+    struct module_env env = {cfg->arena, cfg->symtab, cfg};
+    for (size_t i = 0; i < n; i++) {
+        const struct module *m = modules_registry[i];
+        ms->mods[i] = m;
+        if (m->abi != MODULE_ABI)
+            panic("module %s built for ABI %u, expected %u", m->name, m->abi, MODULE_ABI);
+        const struct conf_obj *section = config_section(cfg, m->name);
+        if (section_disabled(section)) {
+            ms->why_off[i] = "disabled (explicitly)";
+            continue;
+        }
+        const char *err = NULL;
+        if (m->configure(section, &env, &ms->ctx[i], &err) < 0) {
+            *error_r = arena_printf(cfg->arena, "module %s: %s", m->name,
+                                    err ? err : "configuration failed");
+            return -1;
+        }
+        if (ms->ctx[i] == NULL)
+            ms->why_off[i] = "disabled (unconfigured)";
+    }
+    cfg->modules = ms;
+    return apply_overrides(cfg, error_r);
+}
+
+const char *modules_describe(const struct config *cfg)
+{
+    const struct modules_state *ms = cfg->modules;
+    struct buf on = BUF_INIT, off = BUF_INIT;
+    for (size_t i = 0; ms != NULL && i < ms->n; i++) {
+        if (ms->ctx[i] != NULL) {
+            buf_printf(&on, "%s%s", on.len ? ", " : "", ms->mods[i]->name);
+        } else {
+            buf_printf(&off, "%s%s (%s)", off.len ? ", " : "", ms->mods[i]->name,
+                       ms->why_off[i] ? ms->why_off[i] : "off");
+        }
+    }
+    char *s = arena_printf(cfg->arena, "Modules enabled: %s\nModules disabled: %s",
+                           on.len ? on.data : "none", off.len ? off.data : "none");
+    buf_free(&on);
+    buf_free(&off);
+    return s;
+}
+
+/* ---- scanning ---- */
+
+static void collect_urls(struct task *t)
+{
+    const struct message *m = t->msg;
+    if (m->nurls > 0) {
+        const char **hosts = ARENA_NEW_N(t->arena, const char *, m->nurls + 1);
+        size_t n = 0;
+        for (size_t i = 0; i < m->nurls; i++) {
+            const char *h = m->urls[i].host;
+            bool dup = h == NULL || *h == '\0';
+            for (size_t j = 0; !dup && j < n; j++)
+                dup = strcmp(hosts[j], h) == 0;
+            if (!dup)
+                hosts[n++] = h;
+        }
+        hosts[n] = NULL;
+        t->urls = n ? hosts : NULL;
+    }
+    if (m->nemails > 0) {
+        const char **e = ARENA_NEW_N(t->arena, const char *, m->nemails + 1);
+        memcpy(e, m->emails, m->nemails * sizeof(*e));
+        e[m->nemails] = NULL;
+        t->emails = e;
+    }
+}
+
+static void parse_message(struct task *t)
+{
+    if (t->flags & TASK_RAW)
+        return;
+    struct mime_limits limits = {0};
+    const char *err = NULL;
+    struct message *msg = NULL;
+    if (message_parse(t->arena, t->raw ? t->raw : "", t->raw_len, &limits, &msg, &err) < 0) {
+        task_insert(t, "MIME_PARSE_LIMIT", 1.0, err);
+        log_task_warn(t, "message not parsed: %s", err ? err : "?");
+        return;
+    }
+    t->msg = msg;
+    t->message_id = msg->message_id;
+    t->subject = msg->subject;
+    collect_urls(t);
+}
+
+static int symbol_cmp(const void *a, const void *b)
+{
+    const struct task_symbol *x = *(const struct task_symbol *const *)a;
+    const struct task_symbol *y = *(const struct task_symbol *const *)b;
+    if (fabs(x->score) != fabs(y->score))
+        return fabs(x->score) < fabs(y->score) ? 1 : -1;
+    return strcmp(x->name, y->name);
+}
+
+static void log_field(struct buf *b, const char *key, const char *val)
+{
+    char esc[512];
+    buf_printf(b, " %s=%s", key,
+               val ? log_escape(esc, sizeof(esc), val, strlen(val)) : "-");
+}
+
+/* The one line per scan (STYLE §9): what, from whom, verdict, every symbol. */
+static void log_scan(const struct task *t)
+{
+    if (t->flags & TASK_NO_LOG)
+        return;
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "scan:");
+    log_field(&b, "qid", t->env.queue_id);
+    log_field(&b, "mid", t->message_id);
+    log_field(&b, "ip", t->env.ip_str);
+    log_field(&b, "from", t->env.from);
+    struct buf rc = BUF_INIT;
+    for (size_t i = 0; i < t->env.nrcpts; i++)
+        buf_printf(&rc, "%s%s", i ? "," : "", t->env.rcpts[i]);
+    log_field(&b, "rcpts", t->env.nrcpts ? rc.data : NULL);
+    buf_free(&rc);
+    if (t->env.user)
+        log_field(&b, "user", t->env.user);
+    buf_printf(&b, " action=\"%s\" score=%.2f/%.2f", t->actions->a[t->action].name, t->score,
+               actions_required_score(t->actions));
+    const struct task_symbol **v = ARENA_NEW_N(t->arena, const struct task_symbol *, t->nsymbols + 1);
+    size_t n = 0;
+    for (const struct task_symbol *s = t->symbols; s; s = s->next)
+        v[n++] = s;
+    qsort(v, n, sizeof(*v), symbol_cmp);
+    buf_puts(&b, " symbols=[");
+    for (size_t i = 0; i < n; i++) {
+        buf_printf(&b, "%s%s(%.2f)", i ? "," : "", v[i]->name, v[i]->score);
+        if (v[i]->noptions) {
+            buf_putc(&b, '{');
+            for (size_t j = 0; j < v[i]->noptions; j++) {
+                char esc[128];
+                const char *o = v[i]->options[j];
+                buf_printf(&b, "%s;", log_escape(esc, sizeof(esc), o, strlen(o)));
+            }
+            buf_putc(&b, '}');
+        }
+    }
+    buf_printf(&b, "] size=%zu time=%.1fms", t->raw_len, task_elapsed(t) * 1000.0);
+    if (t->timed_out)
+        buf_puts(&b, " timeout=yes");
+    log_write(LOG_LVL_INFO, NULL, t->uid, "%s", b.data);
+    buf_free(&b);
+}
+
+static void after_wait(struct task *t, void *data)
+{
+    struct pipeline_run_state *st = data;
+    const struct modules_state *ms = st->cfg->modules;
+    for (size_t i = 0; ms != NULL && i < ms->n && !(t->flags & TASK_SKIP); i++) {
+        if (ms->ctx[i] != NULL && ms->mods[i]->post_scan != NULL)
+            ms->mods[i]->post_scan(t, ms->ctx[i]);
+    }
+    task_finalize(t);
+    log_scan(t);
+    st->done(t, st->data);   /* may free t */
+}
+
+void pipeline_run(const struct config *cfg, struct task *t, task_done_fn done, void *data)
+{
+    struct pipeline_run_state *st = ARENA_NEW(t->arena, struct pipeline_run_state);
+    st->cfg = cfg;
+    st->done = done;
+    st->data = data;
+    t->pipeline_state = st;
+    if (t->flags & TASK_SKIP) {
+        t->is_skipped = true;
+    } else {
+        parse_message(t);
+        const struct modules_state *ms = cfg->modules;
+        for (size_t i = 0; ms != NULL && i < ms->n && !(t->flags & TASK_SKIP_PROCESS); i++) {
+            if (ms->ctx[i] != NULL && ms->mods[i]->scan(t, ms->ctx[i]) < 0)
+                log_task_warn(t, "module %s failed on this message", ms->mods[i]->name);
+        }
+    }
+    task_wait(t, t->timeout, after_wait, st);
+}

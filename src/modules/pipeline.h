@@ -1,0 +1,22 @@
+#ifndef WINNOW_MODULES_PIPELINE_H
+#define WINNOW_MODULES_PIPELINE_H
+/*
+ * The scan pipeline: parse the message, run every enabled module, wait for
+ * their lookups (or the task timeout), compute the action, run post-scan
+ * hooks, write the task's log line, then call `done`.
+ */
+#include "core/task.h"
+
+struct config;
+
+/* Configures every module of registry.c against cfg (fills cfg->symtab and
+ * cfg->modules).  Returns -1 with *error_r on a bad module configuration. */
+int modules_configure(struct config *cfg, const char **error_r);
+
+/* Module names and whether each is enabled, for configdump -m and the log. */
+const char *modules_describe(const struct config *cfg);
+
+/* Starts scanning task (raw message and envelope already set). */
+void pipeline_run(const struct config *cfg, struct task *task, task_done_fn done, void *data);
+
+#endif
