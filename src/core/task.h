@@ -138,6 +138,8 @@ struct task {
     const char **emails;         /* NULL-terminated */
     bool is_skipped;
 
+    unsigned dns_requests;       /* lookups started, against the per-task limit */
+
     /* Async bookkeeping (owned by task.c). */
     unsigned pending;
     const char **pending_names;  /* what is still waiting, for TASK_TIMEOUT */
