@@ -49,8 +49,14 @@ struct conf_obj {
     unsigned priority;           /* from .include(priority=N), 0..15 */
     const char *file;            /* where it was defined */
     unsigned line, col;
+    struct arena *arena;         /* the arena the node lives in (typed getters
+                                    allocate their error strings there) */
+    struct conf_index *index;    /* CONF_OBJECT: key index, built past a few
+                                    members; change objects only through
+                                    conf_obj_insert() so it stays right */
 };
 
+struct conf_index;
 struct conf_vars;                /* $CONFDIR ... */
 
 struct conf_vars *conf_vars_new(struct arena *arena);
@@ -61,6 +67,7 @@ struct conf_parse_opts {
     const struct conf_vars *vars;
     unsigned max_depth;          /* 0 = 64 */
     unsigned max_include_depth;  /* 0 = 16 */
+    bool no_includes;            /* refuse .include (fuzzing, untrusted text) */
 };
 
 /* Parses a file (following .include) into a new object; on error returns NULL
