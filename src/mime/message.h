@@ -86,6 +86,12 @@ struct mime_part {
     size_t raw_size;             /* encoded size of the content */
     size_t decoded_size;
     const struct mime_header *headers; /* part headers (NULL for root: use message) */
+
+    /* Added by the mime work (fields above unchanged). */
+    const char *content;         /* leaf parts: transfer-decoded bytes, charset not
+                                    converted; binary, not NUL-terminated; NULL otherwise */
+    size_t content_len;          /* == decoded_size */
+    size_t nchildren;            /* direct children (multipart, message/rfc822) */
 };
 
 struct text_part {
@@ -127,6 +133,11 @@ struct message {
     const char *subject;         /* decoded, NULL when absent */
     int64_t date;                /* Unix time from Date:, -1 if absent/unparsable */
     bool date_present;
+
+    /* Limits that cut the parse short (the message is still scanned). */
+    bool parts_truncated;        /* more than max_parts parts, or nested deeper than max_depth */
+    bool urls_truncated;         /* more than max_urls URLs or e-mail addresses */
+    bool text_truncated;         /* text beyond max_text_bytes was dropped */
 };
 
 /* Parses len bytes (the message need not be NUL-terminated).  Never fails on

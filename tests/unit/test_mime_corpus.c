@@ -1,0 +1,139 @@
+/*
+ * test_mime_corpus: robustness run of message_parse() over real mail.
+ *
+ * Parses every file under the directories (recursively) or files named on
+ * the command line -- by default the shared Rspamd test messages, or
+ * $WINNOW_MIME_CORPUS -- and prints the count, the failures (limit
+ * refusals) and the mean parse time per message.  Exits 77 (skip) when the
+ * default directory is absent.  A crash or a sanitizer report fails it;
+ * that is the point.  `-r N` repeats the run N times (for timing).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "mime/message.h"
+
+#define DEFAULT_DIR "/work/shared/testdata/rspamd-messages/messages"
+
+struct stats {
+    size_t files, failed, parts, text_parts, urls, bytes;
+    double seconds;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *slurp(const char *path, size_t *len_r)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 65536, len = 0, n;
+    char *buf = malloc(cap);
+    while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
+        len += n;
+        if (len == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    fclose(f);
+    *len_r = len;
+    return buf;
+}
+
+static void parse_file(const char *path, struct stats *st, int repeat)
+{
+    size_t len;
+    char *buf = slurp(path, &len);
+    if (buf == NULL) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return;
+    }
+    for (int r = 0; r < repeat; r++) {
+        struct arena *arena = arena_new(0);
+        struct message *msg;
+        const char *err;
+        double t0 = now();
+        int rc = message_parse(arena, buf, len, NULL, &msg, &err);
+        st->seconds += now() - t0;
+        st->files++;
+        st->bytes += len;
+        if (rc < 0) {
+            st->failed++;
+            if (r == 0)
+                fprintf(stderr, "%s: refused: %s\n", path, err);
+        } else {
+            st->parts += msg->nparts;
+            st->text_parts += msg->ntext_parts;
+            st->urls += msg->nurls;
+        }
+        arena_free(&arena);
+    }
+    free(buf);
+}
+
+static void walk(const char *path, struct stats *st, int repeat)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return;
+    if (!S_ISDIR(sb.st_mode)) {
+        parse_file(path, st, repeat);
+        return;
+    }
+    DIR *d = opendir(path);
+    struct dirent *de;
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char sub[4096];
+        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+        walk(sub, st, repeat);
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
+int main(int argc, char **argv)
+{
+    struct stats st = {0};
+    int repeat = 1, first = 1;
+
+    if (argc > 2 && strcmp(argv[1], "-r") == 0) {
+        repeat = atoi(argv[2]);
+        first = 3;
+    }
+    log_current_level = LOG_LVL_ERROR;
+    mime_global_init();
+    if (first >= argc) {
+        const char *dir = getenv("WINNOW_MIME_CORPUS");
+        struct stat sb;
+        if (dir == NULL)
+            dir = DEFAULT_DIR;
+        if (stat(dir, &sb) != 0) {
+            printf("skip: %s absent\n", dir);
+            return 77;
+        }
+        walk(dir, &st, repeat);
+    }
+    for (int i = first; i < argc; i++)
+        walk(argv[i], &st, repeat);
+    printf("%zu messages, %zu refused, %zu parts, %zu text parts, %zu urls, %.1f KB mean; "
+           "%.1f us/message\n",
+           st.files, st.failed, st.parts, st.text_parts, st.urls,
+           st.files ? (double)st.bytes / (double)st.files / 1024 : 0.0,
+           st.files ? st.seconds * 1e6 / (double)st.files : 0.0);
+    return 0;
+}
