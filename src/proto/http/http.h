@@ -48,8 +48,12 @@ void http_request_parser_free(struct http_parser_state **p);
  * Feeds len bytes.  Returns 1 when a request is complete (*req_r points into
  * parser-owned memory valid until the next feed or reset; *consumed_r says how
  * many bytes of this chunk were used, the rest belong to the next request),
- * 0 when more input is needed, -1 on error with *status_r (400, 413, 431,
- * 505...) and *error_r.
+ * 0 when more input is needed (then all len bytes were used), -1 on error
+ * with *status_r (400, 413, 431, 505...) and *error_r (a static string).
+ * Errors are sticky until http_request_parser_reset(): answer and close.
+ * After a 1, the next feed starts the next request (pipelining) and
+ * invalidates *req_r; scan_request_to_task() copies what the task needs,
+ * so the task may outlive the request and the parser.
  */
 int http_request_feed(struct http_parser_state *p, const char *data, size_t len,
                       size_t *consumed_r, struct http_request **req_r, int *status_r,
