@@ -1,0 +1,23 @@
+/*
+ * The module registry: every module, in scan order, NULL-terminated.  Edited
+ * by hand so that grep finds which modules exist (STYLE.md §6).  GTUBE runs
+ * first so a test message is recognised before anything else looks at it.
+ */
+#include "modules/registry.h"
+
+#include <stddef.h>
+
+extern const struct module module_gtube;
+extern const struct module module_headers;
+extern const struct module module_addresses;
+extern const struct module module_mime_types;
+extern const struct module module_urls;
+
+const struct module *const modules_registry[] = {
+    &module_gtube,
+    &module_headers,
+    &module_addresses,
+    &module_mime_types,
+    &module_urls,
+    NULL,
+};

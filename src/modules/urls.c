@@ -1,0 +1,157 @@
+/*
+ * urls: heuristics on the URLs the MIME layer extracted: obfuscated hosts
+ * (numeric, %-encoded, "trusted.example@evil.example"), links to bare IP
+ * addresses, anchors whose visible text names another site than the link
+ * (phishing), and a few informational markers (.onion, data: URIs).
+ *
+ * Owns nothing beyond its configuration.  Reads task->msg->urls only: no
+ * DNS, no redirector following (that is the rbl/url_redirector work).  The
+ * phishing weight follows Rspamd's phishing plugin: look-alike domains
+ * (small edit distance) weigh most, unrelated ones less, because tracking
+ * links in newsletters routinely show one site and point at another.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "core/arena.h"
+#include "core/str.h"
+#include "core/symbols.h"
+#include "core/task.h"
+#include "mime/message.h"
+#include "modules/heur.h"
+#include "modules/module.h"
+
+struct urls_ctx {
+    bool phishing;               /* `phishing = false` turns only PHISHING off */
+};
+
+static const struct symbol_def urls_symbols[] = {
+    {"R_SUSPICIOUS_URL", 5.0, "url", "Obfuscated or suspicious URL (option: host)", SYMBOL_ONE_SHOT},
+    {"HTTP_TO_IP", 1.0, "url", "HTTP link to a bare IP address", 0},
+    {"PHISHING", 4.0, "phishing", "Link text shows another site than the link (option: shown->real)", 0},
+    {"HAS_ONION_URI", 0.0, "url", "Link to a Tor .onion host", 0},
+    {"HAS_DATA_URI", 0.0, "url", "Message has a data: URI", 0},
+};
+
+/* The userinfo of "scheme://user@host/..." looks like a host name:
+ * "http://www.bank.example@evil.example/" shows the reader a trusted name. */
+static bool userinfo_looks_like_host(const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (p == NULL)
+        return false;
+    p += 3;
+    size_t n = strcspn(p, "/?#");
+    const char *at = memchr(p, '@', n);
+    if (at == NULL)
+        return false;
+    return memchr(p, '.', (size_t)(at - p)) != NULL;
+}
+
+/* Edit distance with substitution cost 2 (Rspamd's phishing metric). */
+static size_t domain_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), row[129];
+    if (la > 128)
+        la = 128;
+    if (lb > 128)
+        lb = 128;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t v = diag + (a[i - 1] == b[j - 1] ? 0 : 2);
+            if (up + 1 < v)
+                v = up + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static void check_phishing(struct task *task, const struct mime_url *u)
+{
+    if (u->anchor_host == NULL || u->host == NULL || u->host[0] == '\0')
+        return;
+    char *shown = arena_strdup(task->arena, u->anchor_host);
+    str_lower(shown, strlen(shown));
+    while (shown[0] != '\0' && shown[strlen(shown) - 1] == '.')
+        shown[strlen(shown) - 1] = '\0';
+    if (shown[0] == '\0' || strcmp(shown, u->host) == 0)
+        return;
+    const char *a = heur_esld(shown), *b = heur_esld(u->host);
+    if (strcmp(a, b) == 0)
+        return;
+    double dist = 2.0 * (double)domain_distance(a, b) / (double)(strlen(a) + strlen(b));
+    double weight = 1.0;
+    if (dist > 0.3 && dist <= 1.0)
+        weight = tanh(3.0 * (1.0 - dist + 0.1));
+    else if (dist > 1.0)
+        weight = 0.5;
+    task_insertf(task, "PHISHING", weight, "%s->%s", shown, u->host);
+}
+
+static void check_url(struct task *task, const struct urls_ctx *ctx, const struct mime_url *u)
+{
+    const char *host = u->host != NULL ? u->host : "";
+
+    if ((u->flags & (URL_HOST_NUMERIC | URL_OBFUSCATED)) ||
+        ((u->flags & URL_HAS_USER) && userinfo_looks_like_host(u->url)))
+        task_insert(task, "R_SUSPICIOUS_URL", 1.0, host);
+    if ((u->flags & URL_HOST_IP) && u->scheme != NULL &&
+        (strcmp(u->scheme, "http") == 0 || strcmp(u->scheme, "https") == 0))
+        task_insert(task, "HTTP_TO_IP", 1.0, host);
+    size_t hl = strlen(host);
+    if (hl > 6 && strcmp(host + hl - 6, ".onion") == 0)
+        task_insert(task, "HAS_ONION_URI", 1.0, NULL);
+    if (u->scheme != NULL && strcmp(u->scheme, "data") == 0)
+        task_insert(task, "HAS_DATA_URI", 1.0, NULL);
+    if (ctx->phishing)
+        check_phishing(task, u);
+}
+
+static int urls_configure(const struct conf_obj *section, struct module_env *env, void **ctx_r,
+                          const char **error_r)
+{
+    bool enabled;
+    struct urls_ctx *ctx;
+
+    *ctx_r = NULL;
+    symtab_add_many(env->symtab, urls_symbols, sizeof(urls_symbols) / sizeof(urls_symbols[0]));
+    if (heur_conf_enabled(section, &enabled, error_r) < 0)
+        return -1;
+    ctx = ARENA_NEW(env->arena, struct urls_ctx);
+    ctx->phishing = true;
+    if (section != NULL && conf_get_bool(section, "phishing", true, &ctx->phishing, error_r) < 0)
+        return -1;
+    heur_psl_init();
+    if (enabled)
+        *ctx_r = ctx;
+    return 0;
+}
+
+static int urls_scan(struct task *task, void *vctx)
+{
+    const struct urls_ctx *ctx = vctx;
+    const struct message *msg = task->msg;
+
+    if (msg == NULL)
+        return 0;
+    for (size_t i = 0; i < msg->nurls; i++)
+        check_url(task, ctx, &msg->urls[i]);
+    return 0;
+}
+
+const struct module module_urls = {
+    .name = "urls",
+    .abi = MODULE_ABI,
+    .configure = urls_configure,
+    .scan = urls_scan,
+};
