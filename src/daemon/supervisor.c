@@ -1,0 +1,615 @@
+/*
+ * The main process's supervision loop (see supervisor.h).
+ *
+ * A "generation" is one configuration snapshot with its worker slots and
+ * the listening sockets it references.  Start-up makes generation 1; each
+ * good SIGHUP makes the next one, starts its workers, and retires the
+ * previous one (SIGTERM to its workers, which drain; when the last has
+ * exited the old snapshot is freed and its sockets released).  A bad
+ * SIGHUP leaves everything as it was: `reload refused: <error>`.
+ *
+ * A slot is one worker position (type, index).  When its process dies
+ * unexpectedly it is restarted after a back-off (1 s doubling to 60 s, back
+ * to 1 s once a worker lived 60 s), so a crash loop cannot spin the CPU.
+ *
+ * Signals are blocked and taken synchronously with sigtimedwait(): no
+ * handler runs at an arbitrary point, and the timeout doubles as the timer
+ * for scheduled restarts.  Owns the generations, the pid file and (through
+ * listen.c) the sockets.  Workers are never left behind: on exit the main
+ * process waits for them, and kills them after the drain deadline.
+ */
+#include "daemon/supervisor.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "daemon/daemonize.h"
+#include "daemon/listen.h"
+#include "daemon/policy.h"
+#include "daemon/privs.h"
+#include "daemon/proctitle.h"
+#include "daemon/stats.h"
+#include "daemon/worker.h"
+#include "modules/pipeline.h"
+
+#define STOP_SLACK 5.0           /* beyond the longest task timeout */
+#define MAX_WORKERS_PER_BLOCK 256
+
+struct generation;
+
+struct slot {
+    struct generation *gen;
+    const struct worker_conf *wc;
+    const struct worker_def *def;
+    struct listener **listeners; /* this block's sockets */
+    size_t nlisteners;
+    unsigned index;
+    pid_t pid;                   /* 0 = not running */
+    double started;
+    double backoff;              /* last delay used, 0 = none yet */
+    double restart_at;           /* > 0: start again at this time */
+    unsigned restarts;
+};
+
+struct generation {
+    unsigned id;
+    struct arena *arena;
+    struct config *cfg;
+    struct slot *slots;
+    size_t nslots;
+    struct listener **refs;      /* one reference each, released with the generation */
+    size_t nrefs;
+    bool retiring;
+    struct generation *next;
+};
+
+struct supervisor {
+    const struct supervisor_opts *opts;
+    struct generation *gens;     /* newest first */
+    unsigned next_gen_id;
+    bool stopping;
+    double stop_deadline;
+    bool killed;
+    const char *pidfile;
+};
+
+static struct supervisor sv;
+
+static double now_mono(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- generations ---- */
+
+static int block_count(const struct worker_conf *wc)
+{
+    if (!wc->enabled || wc->count < 0)
+        return 0;
+    if (wc->count == 0)
+        return policy_default_count(sysconf(_SC_NPROCESSORS_ONLN));
+    return wc->count > MAX_WORKERS_PER_BLOCK ? MAX_WORKERS_PER_BLOCK : wc->count;
+}
+
+static void gen_add_refs(struct generation *g, struct listener **ls, size_t n)
+{
+    struct listener **all = ARENA_NEW_N(g->arena, struct listener *, g->nrefs + n + 1);
+
+    if (g->nrefs > 0)
+        memcpy(all, g->refs, g->nrefs * sizeof(*all));
+    memcpy(all + g->nrefs, ls, n * sizeof(*all));
+    g->refs = all;
+    g->nrefs += n;
+}
+
+/* Binds one block's sockets; its listener array goes to *l_r / *n_r. */
+static int gen_bind_block(struct generation *g, const struct worker_conf *wc,
+                          struct listener ***l_r, size_t *n_r, const char **error_r)
+{
+    size_t cap = wc->nbinds * 8 + 8, n = 0;
+    struct listener **ls = ARENA_NEW_N(g->arena, struct listener *, cap);
+
+    if (wc->nbinds == 0) {
+        *error_r = arena_printf(g->arena, "worker \"%s\": no bind_socket", wc->name);
+        return -1;
+    }
+    for (size_t i = 0; i < wc->nbinds; i++) {
+        if (listen_bind(g->arena, &wc->binds[i], ls, cap, &n, error_r) < 0) {
+            gen_add_refs(g, ls, n);  /* so gen_free() releases what we got */
+            return -1;
+        }
+    }
+    *l_r = ls;
+    *n_r = n;
+    return 0;
+}
+
+static void gen_free(struct generation *g)
+{
+    for (size_t i = 0; i < g->nrefs; i++)
+        listen_release(g->refs[i]);
+    if (g->cfg != NULL)
+        config_free(&g->cfg);
+    arena_free(&g->arena);
+    free(g);
+}
+
+/* The worker slots of one block, appended to g->slots (capacity known). */
+static void gen_add_slots(struct generation *g, const struct worker_conf *wc,
+                          const struct worker_def *def, struct listener **ls, size_t n)
+{
+    int count = block_count(wc);
+
+    for (int i = 0; i < count; i++) {
+        struct slot *s = &g->slots[g->nslots++];
+
+        s->gen = g;
+        s->wc = wc;
+        s->def = def;
+        s->listeners = ls;
+        s->nlisteners = n;
+        s->index = (unsigned)i;
+    }
+}
+
+static size_t gen_slot_capacity(const struct config *cfg)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < cfg->nworkers; i++)
+        n += (size_t)block_count(&cfg->workers[i]);
+    return n;
+}
+
+/*
+ * Builds a generation for cfg: binds every enabled, implemented block's
+ * sockets and lays out the slots (no process is started).  On error nothing
+ * stays bound that was not bound before, and cfg is left to the caller.
+ */
+static struct generation *gen_new(struct config *cfg, const char **error_r)
+{
+    struct generation *g = calloc(1, sizeof(*g));
+
+    if (g == NULL)
+        panic("out of memory");
+    g->arena = arena_new(0);
+    g->slots = ARENA_NEW_N(g->arena, struct slot, gen_slot_capacity(cfg) + 1);
+    for (size_t i = 0; i < cfg->nworkers; i++) {
+        const struct worker_conf *wc = &cfg->workers[i];
+        const struct worker_def *def = worker_def_for(wc->type);
+        struct listener **ls = NULL;
+        size_t n = 0;
+
+        if (block_count(wc) == 0) {
+            log_info("worker \"%s\": disabled", wc->name);
+            continue;
+        }
+        if (def == NULL) {
+            log_notice("worker \"%s\": not implemented in this version, skipped", wc->name);
+            continue;
+        }
+        if (gen_bind_block(g, wc, &ls, &n, error_r) < 0) {
+            /* The message lives in g's arena, which goes now. */
+            static char error_copy[512];
+
+            snprintf(error_copy, sizeof(error_copy), "%s", *error_r);
+            *error_r = error_copy;
+            gen_free(g);         /* releases what was bound; cfg is the caller's */
+            return NULL;
+        }
+        gen_add_refs(g, ls, n);
+        gen_add_slots(g, wc, def, ls, n);
+    }
+    if (g->nslots == 0)
+        log_warn("no worker to run: every worker block is disabled or not implemented");
+    g->cfg = cfg;
+    g->id = ++sv.next_gen_id;
+    return g;
+}
+
+/* ---- worker processes ---- */
+
+static void slot_start(struct slot *s, double now)
+{
+    pid_t pid = fork();
+
+    if (pid < 0) {
+        s->backoff = policy_next_backoff(s->backoff, 0);
+        s->restart_at = now + s->backoff;
+        log_error("worker %s: fork failed: %s; retrying in %.0fs", s->wc->name,
+                  strerror(errno), s->backoff);
+        return;
+    }
+    if (pid == 0) {
+        struct worker_start ws = {
+            .cfg = s->gen->cfg, .wc = s->wc, .def = s->def,
+            .listeners = s->listeners, .nlisteners = s->nlisteners, .index = s->index,
+        };
+        worker_run(&ws);
+    }
+    s->pid = pid;
+    s->started = now;
+    s->restart_at = 0;
+    if (s->restarts == 0)
+        log_info("worker %s #%u started: pid=%d", s->wc->name, s->index, (int)pid);
+    else
+        log_warn("worker %s #%u restarted: pid=%d restarts=%u", s->wc->name, s->index,
+                 (int)pid, s->restarts);
+}
+
+static void gen_start(struct generation *g, double now)
+{
+    for (size_t i = 0; i < g->nslots; i++)
+        slot_start(&g->slots[i], now);
+}
+
+static void gen_signal(struct generation *g, int sig)
+{
+    for (size_t i = 0; i < g->nslots; i++) {
+        if (g->slots[i].pid > 0)
+            kill(g->slots[i].pid, sig);
+    }
+}
+
+static bool gen_has_children(const struct generation *g)
+{
+    for (size_t i = 0; i < g->nslots; i++) {
+        if (g->slots[i].pid > 0)
+            return true;
+    }
+    return false;
+}
+
+static void gen_retire(struct generation *g)
+{
+    g->retiring = true;
+    for (size_t i = 0; i < g->nslots; i++)
+        g->slots[i].restart_at = 0;
+    gen_signal(g, SIGTERM);
+}
+
+static void describe_status(int status, char *out, size_t outsize)
+{
+    if (WIFEXITED(status))
+        snprintf(out, outsize, "exit code %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(out, outsize, "signal %d (%s)%s", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)), WCOREDUMP(status) ? ", core dumped" : "");
+    else
+        snprintf(out, outsize, "status 0x%x", (unsigned)status);
+}
+
+static struct slot *slot_by_pid(pid_t pid)
+{
+    for (struct generation *g = sv.gens; g != NULL; g = g->next) {
+        for (size_t i = 0; i < g->nslots; i++) {
+            if (g->slots[i].pid == pid)
+                return &g->slots[i];
+        }
+    }
+    return NULL;
+}
+
+static void slot_exited(struct slot *s, int status, double now)
+{
+    char why[96];
+    struct daemon_stats *st = daemon_stats_get();
+    pid_t pid;
+
+    describe_status(status, why, sizeof(why));
+    pid = s->pid;
+    s->pid = 0;
+    if (sv.stopping || s->gen->retiring) {
+        log_info("worker %s #%u exited: pid=%d %s", s->wc->name, s->index, (int)pid, why);
+        return;
+    }
+    s->backoff = policy_next_backoff(s->backoff, now - s->started);
+    s->restart_at = now + s->backoff;
+    s->restarts++;
+    if (st != NULL)
+        daemon_stats_inc(&st->worker_restarts);
+    log_error("worker %s #%u died: pid=%d %s after %.1fs; restarting in %.0fs", s->wc->name,
+              s->index, (int)pid, why, now - s->started, s->backoff);
+}
+
+/* Frees retiring generations whose last worker has gone. */
+static void gens_collect(void)
+{
+    struct generation **pp = &sv.gens;
+
+    while (*pp != NULL) {
+        struct generation *g = *pp;
+
+        if (g->retiring && !gen_has_children(g)) {
+            *pp = g->next;
+            log_info("configuration generation %u retired", g->id);
+            gen_free(g);
+        } else {
+            pp = &g->next;
+        }
+    }
+}
+
+static void reap_children(double now)
+{
+    int status;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        struct slot *s = slot_by_pid(pid);
+
+        if (s != NULL)
+            slot_exited(s, status, now);
+    }
+    gens_collect();
+}
+
+static void start_due(double now)
+{
+    if (sv.stopping)
+        return;
+    for (struct generation *g = sv.gens; g != NULL; g = g->next) {
+        for (size_t i = 0; i < g->nslots && !g->retiring; i++) {
+            struct slot *s = &g->slots[i];
+
+            if (s->pid == 0 && s->restart_at > 0 && s->restart_at <= now)
+                slot_start(s, now);
+        }
+    }
+}
+
+/* Seconds until the next scheduled restart (at most 1 s). */
+static double next_wakeup(double now)
+{
+    double wait = 1.0;
+
+    for (struct generation *g = sv.gens; g != NULL; g = g->next) {
+        for (size_t i = 0; i < g->nslots; i++) {
+            double at = g->slots[i].restart_at;
+
+            if (at > 0 && at - now < wait)
+                wait = at - now;
+        }
+    }
+    return wait < 0.01 ? 0.01 : wait;
+}
+
+/* ---- signals ---- */
+
+static double max_task_timeout(void)
+{
+    double t = 8.0;
+
+    for (struct generation *g = sv.gens; g != NULL; g = g->next) {
+        if (isfinite(g->cfg->options.task_timeout) && g->cfg->options.task_timeout > t)
+            t = g->cfg->options.task_timeout;
+        for (size_t i = 0; i < g->cfg->nworkers; i++) {
+            double wt = g->cfg->workers[i].task_timeout;
+            if (isfinite(wt) && wt > t)
+                t = wt;
+        }
+    }
+    return t;
+}
+
+static void supervisor_stop(int sig, double now)
+{
+    if (sv.stopping) {
+        log_warn("second %s: killing workers now", strsignal(sig));
+        for (struct generation *g = sv.gens; g != NULL; g = g->next)
+            gen_signal(g, SIGKILL);
+        return;
+    }
+    log_info("%s: stopping workers", strsignal(sig));
+    sv.stopping = true;
+    sv.stop_deadline = now + max_task_timeout() + STOP_SLACK;
+    for (struct generation *g = sv.gens; g != NULL; g = g->next)
+        gen_signal(g, SIGTERM);
+}
+
+static void supervisor_reload(double now)
+{
+    const char *error = NULL;
+    struct config *cfg;
+    struct generation *g, *old;
+
+    log_info("SIGHUP: reloading %s", sv.opts->load.path);
+    cfg = config_load(&sv.opts->load, &error);
+    if (cfg == NULL) {
+        log_error("reload refused: %s", error ? error : "?");
+        return;
+    }
+    if (modules_configure(cfg, &error) < 0) {
+        log_error("reload refused: %s", error ? error : "?");
+        config_free(&cfg);
+        return;
+    }
+    g = gen_new(cfg, &error);
+    if (g == NULL) {
+        log_error("reload refused: %s", error ? error : "?");
+        config_free(&cfg);
+        return;
+    }
+    if (log_configure(&cfg->logging, &error) < 0)
+        log_warn("reload: logging settings not applied: %s", error);
+    old = sv.gens;
+    g->next = sv.gens;
+    sv.gens = g;
+    gen_start(g, now);
+    for (struct generation *o = old; o != NULL; o = o->next) {
+        if (!o->retiring)
+            gen_retire(o);
+    }
+    log_info("reloaded: configuration generation %u running", g->id);
+}
+
+static void supervisor_reopen_logs(void)
+{
+    log_reopen();
+    for (struct generation *g = sv.gens; g != NULL; g = g->next)
+        gen_signal(g, SIGUSR1);
+    log_info("logs reopened");
+}
+
+static void noop_handler(int sig)
+{
+    (void)sig;
+}
+
+static void signals_block(sigset_t *set)
+{
+    struct sigaction sa;
+
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGCHLD);
+    sigprocmask(SIG_BLOCK, set, NULL);
+    /* SIGCHLD's default disposition is "ignore": give it a handler so the
+     * kernel always queues it for sigtimedwait. */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = noop_handler;
+    sa.sa_flags = SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sa.sa_flags = 0;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static bool any_children(void)
+{
+    for (struct generation *g = sv.gens; g != NULL; g = g->next) {
+        if (gen_has_children(g))
+            return true;
+    }
+    return false;
+}
+
+static void supervisor_loop(const sigset_t *set)
+{
+    for (;;) {
+        double now = now_mono(), wait;
+        struct timespec ts;
+        int sig;
+
+        reap_children(now);
+        start_due(now);
+        if (sv.stopping && !any_children())
+            return;
+        if (sv.stopping && !sv.killed && now > sv.stop_deadline) {
+            log_warn("workers did not stop in time: killing them");
+            for (struct generation *g = sv.gens; g != NULL; g = g->next)
+                gen_signal(g, SIGKILL);
+            sv.killed = true;
+        }
+        wait = next_wakeup(now);
+        ts.tv_sec = (time_t)wait;
+        ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+        sig = sigtimedwait(set, NULL, &ts);
+        now = now_mono();
+        switch (sig) {
+        case SIGTERM:
+        case SIGINT:
+            supervisor_stop(sig, now);
+            break;
+        case SIGHUP:
+            if (!sv.stopping)
+                supervisor_reload(now);
+            break;
+        case SIGUSR1:
+            supervisor_reopen_logs();
+            break;
+        default:                 /* SIGCHLD, timeout, EINTR: reaped above */
+            break;
+        }
+    }
+}
+
+/* ---- start-up ---- */
+
+static int supervisor_setup(struct config *cfg, const struct supervisor_opts *opts)
+{
+    const char *error = NULL;
+    const char *user = opts->user ? opts->user : cfg->user;
+    const char *group = opts->group ? opts->group : cfg->group;
+    struct generation *g;
+
+    daemon_stats_create();
+    g = gen_new(cfg, &error);
+    if (g == NULL) {
+        log_error("cannot start: %s", error);
+        return -1;
+    }
+    sv.gens = g;
+    if (privs_drop(user, group, &error) < 0) {
+        log_error("cannot drop privileges: %s", error);
+        return -1;
+    }
+    /* Errors up to here still reach the terminal (and the exit code). */
+    if (!opts->foreground && daemonize(&error) < 0) {
+        log_error("cannot daemonize: %s", error);
+        return -1;
+    }
+    /* After the drop, so the unprivileged main process can remove it at
+     * exit: it belongs in a directory the daemon's user owns (/run/winnow). */
+    sv.pidfile = opts->pidfile;
+    if (sv.pidfile != NULL && pidfile_write(sv.pidfile, &error) < 0) {
+        if (opts->pidfile_explicit) {
+            log_error("%s", error);
+            sv.pidfile = NULL;
+            return -1;
+        }
+        log_warn("%s; continuing without a pid file", error);
+        sv.pidfile = NULL;
+    }
+    return 0;
+}
+
+static void supervisor_cleanup(void)
+{
+    while (sv.gens != NULL) {
+        struct generation *g = sv.gens;
+
+        sv.gens = g->next;
+        gen_free(g);
+    }
+    listen_close_all();
+    if (sv.pidfile != NULL)
+        pidfile_remove(sv.pidfile);
+}
+
+int supervisor_run(struct config *cfg, const struct supervisor_opts *opts)
+{
+    sigset_t set;
+
+    sv.opts = opts;
+    proctitle_set("winnowd: main");
+    signals_block(&set);
+    if (supervisor_setup(cfg, opts) < 0) {
+        if (sv.gens == NULL)
+            config_free(&cfg);
+        supervisor_cleanup();
+        return 1;
+    }
+    log_info("winnowd %s started: pid=%d config=%s", WINNOW_VERSION, (int)getpid(),
+             opts->load.path);
+    gen_start(sv.gens, now_mono());
+    supervisor_loop(&set);
+    supervisor_cleanup();
+    log_info("winnowd stopped");
+    return 0;
+}

@@ -1,0 +1,22 @@
+/*
+ * The worker types this build implements, one row each (STYLE §2: all
+ * workers share one skeleton, worker.c; a type only supplies its row).
+ * A `worker` block of a type not listed here is skipped by the main process
+ * with one log line.  The controller and rspamd_proxy rows come with their
+ * issues.
+ */
+#include "daemon/worker.h"
+
+static const struct worker_def *const worker_defs[] = {
+    &worker_normal_def,
+    NULL,
+};
+
+const struct worker_def *worker_def_for(enum worker_type type)
+{
+    for (size_t i = 0; worker_defs[i] != NULL; i++) {
+        if (worker_defs[i]->type == type)
+            return worker_defs[i];
+    }
+    return NULL;
+}
