@@ -1,0 +1,33 @@
+#ifndef WINNOW_CLI_ADM_H
+#define WINNOW_CLI_ADM_H
+/*
+ * Shared by winnowadm's command files: the command table row and the global
+ * context.  A new command (dkim_keygen, control, doctor) is a handler in its
+ * own adm_NAME.c plus one row in winnowadm.c.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+
+#define ADM_DEFAULT_CONFIG "/etc/winnow/winnow.conf"
+
+struct adm_ctx {
+    const char **vars;           /* "NAME=VALUE" from --var, NULL-terminated */
+    bool verbose;
+};
+
+struct adm_command {
+    const char *name;
+    const char *help;            /* one line, for `winnowadm help` */
+    const char *usage;           /* after "winnowadm " */
+    /* argv[0] is the command name; getopt's optind is reset to 1. */
+    int (*run)(struct adm_ctx *ctx, int argc, char **argv);
+};
+
+int adm_usage_error(const char *usage_line);
+void adm_dedent(struct buf *out, const char *p, size_t len);
+
+int adm_cmd_pw(struct adm_ctx *ctx, int argc, char **argv);
+
+#endif
