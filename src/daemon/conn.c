@@ -59,6 +59,7 @@ struct conn {
     ev_io rio, wio;
     ev_timer timer;
     char peer[64];
+    struct netaddr peer_addr;    /* family 0 for unix sockets */
     struct conn *prev, *next;
 };
 
@@ -74,6 +75,11 @@ struct worker *conn_worker(const struct conn *c)
 const char *conn_peer(const struct conn *c)
 {
     return c->peer;
+}
+
+const struct netaddr *conn_peer_addr(const struct conn *c)
+{
+    return &c->peer_addr;
 }
 
 bool conn_peer_gone(const struct conn *c)
@@ -286,6 +292,19 @@ static void conn_handle(struct conn *c, struct http_request *req)
 }
 
 /*
+ * `Expect: 100-continue` (curl sends it for large bodies and otherwise waits
+ * a second).  Best effort: 25 bytes on a socket we have not written to yet
+ * do not block; if they do not go out the client just waits its second.
+ */
+static void conn_send_continue(struct conn *c)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+    if (send(c->fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL) < 0)
+        log_debug("conn", "100 Continue to %s: %s", c->peer, strerror(errno));
+}
+
+/*
  * Feeds buffered input to the parser and runs complete requests, as long
  * as the connection is waiting for one.  Handlers may answer synchronously,
  * which brings the state back to IDLE inside this loop (no recursion: see
@@ -313,6 +332,8 @@ static void conn_dispatch(struct conn *c)
                 c->state = CONN_READING;
                 conn_timer_set(c, conn_request_timeout(c));
             }
+            if (http_request_parser_want_continue(c->parser))
+                conn_send_continue(c);
             if (consumed == 0)
                 break;           /* the parser wants more than we have */
             continue;
@@ -402,10 +423,12 @@ static void conn_format_peer(struct conn *c, const struct sockaddr *sa, socklen_
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
         snprintf(c->peer, sizeof(c->peer), "%s:%u", host, ntohs(s4->sin_port));
+        netaddr_parse(host, strlen(host), &c->peer_addr);
     } else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
         snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host, ntohs(s6->sin6_port));
+        netaddr_parse(host, strlen(host), &c->peer_addr);
     } else {
         snprintf(c->peer, sizeof(c->peer), "unix");
     }

@@ -70,7 +70,10 @@ static void accept_cb(struct ev_loop *loop, ev_io *io, int revents)
         }
         if (s != NULL)
             daemon_stats_inc(&s->connections);
-        conn_new(a->w, fd, (struct sockaddr *)&ss, slen);
+        if (a->w->def->on_accept != NULL)
+            a->w->def->on_accept(a->w, fd, (struct sockaddr *)&ss, slen);
+        else
+            conn_new(a->w, fd, (struct sockaddr *)&ss, slen);
     }
 }
 
@@ -101,8 +104,20 @@ static void accept_retry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 
 void worker_check_drained(struct worker *w)
 {
-    if (w->stopping && w->active_tasks == 0 && conn_busy_count() == 0)
+    if (w->stopping && w->active_tasks == 0 && w->busy == 0 && conn_busy_count() == 0)
         ev_break(w->loop, EVBREAK_ALL);
+}
+
+void worker_busy_begin(struct worker *w)
+{
+    w->busy++;
+}
+
+void worker_busy_end(struct worker *w)
+{
+    ASSERT(w->busy > 0);
+    w->busy--;
+    worker_check_drained(w);
 }
 
 static void drain_deadline_cb(struct ev_loop *loop, ev_timer *t, int revents)
@@ -125,6 +140,8 @@ static void worker_stop(struct worker *w)
         acceptors[i].io.fd = -1;
     }
     conn_close_idle_all();
+    if (w->def->on_stop != NULL)
+        w->def->on_stop(w);
     ev_timer_init(&drain_deadline, drain_deadline_cb, w->task_timeout + DRAIN_SLACK, 0.0);
     ev_timer_start(w->loop, &drain_deadline);
     worker_check_drained(w);

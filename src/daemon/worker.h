@@ -19,9 +19,11 @@
  */
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "conf/settings.h"
 #include "core/buf.h"
+#include "core/netaddr.h"
 #include "proto/http/http.h"
 
 struct ev_loop;
@@ -37,6 +39,14 @@ struct worker_def {
     int (*init)(struct worker *w, const char **error_r);
     void (*on_request)(struct conn *c, struct http_request *req);
     void (*deinit)(struct worker *w);            /* optional */
+    /* Optional: takes every accepted socket itself (non-blocking, close-on-
+     * exec) instead of the HTTP connection code, for protocols that are not
+     * HTTP (the milter side of the proxy).  It then owns fd; while it has
+     * work in flight it holds worker_busy_begin()/_end() so a drain waits. */
+    void (*on_accept)(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen);
+    /* Optional: the worker starts draining (SIGTERM or a reload); close
+     * idle sessions of your own here. */
+    void (*on_stop)(struct worker *w);
 };
 
 struct worker {
@@ -48,6 +58,7 @@ struct worker {
     void *ctx;                   /* the type's own state */
     double task_timeout;         /* effective: worker's, else options' */
     unsigned active_tasks;       /* between conn_task_begin and _end */
+    unsigned busy;               /* between worker_busy_begin and _end */
     bool stopping;               /* draining after SIGTERM */
 };
 
@@ -70,10 +81,16 @@ struct worker_start {
 /* Runs the worker in the (freshly forked) current process; never returns. */
 void worker_run(const struct worker_start *ws) __attribute__((noreturn));
 
+/* For on_accept() implementations: work the drain must wait for. */
+void worker_busy_begin(struct worker *w);
+void worker_busy_end(struct worker *w);
+
 /* --- for request handlers --- */
 struct worker *conn_worker(const struct conn *c);
 /* Peer address for log lines: "127.0.0.1:54321", "[::1]:5", "unix". */
 const char *conn_peer(const struct conn *c);
+/* Peer IP (family 0 for a unix socket), for secure_ip checks. */
+const struct netaddr *conn_peer_addr(const struct conn *c);
 /* True when the connection was closed (peer gone, write error, timeout). */
 bool conn_peer_gone(const struct conn *c);
 

@@ -7,9 +7,9 @@
  * parser (a client that hangs up mid-scan must not leave the task pointing
  * at freed memory).
  *
- * Refuses: an IP header that is neither an address nor a unix socket path,
- * and the inputs not implemented here (`Compression: zstd`, `Shm`), rather
- * than scan bytes that are not the message.
+ * Refuses only the inputs not implemented here (`Compression: zstd`, `Shm`),
+ * rather than scan bytes that are not the message.  A bad IP header is
+ * logged and ignored, as Rspamd does.
  * Everything else is lenient, as Rspamd is: unknown headers and flags are
  * kept for rules and otherwise ignored.
  */
@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/log.h"
 #include "core/str.h"
 #include "core/task.h"
 
@@ -116,6 +117,12 @@ static void add_rcpts(struct task *t, const char *v)
     }
 }
 
+/*
+ * A bad IP header is logged and the task goes on without an IP, as Rspamd
+ * 3.4 does (protocol.c: "bad ip header"): answering 400 would make the MTA
+ * apply its failure policy, often "accept", to mail that can still be
+ * scanned.  A path is a unix socket peer: kept as text, no address.
+ */
 static int set_ip(struct task *t, const char *v, const char **error_r)
 {
     const char *p = v;
@@ -123,14 +130,13 @@ static int set_ip(struct task *t, const char *v, const char **error_r)
     str_trim(&p, &len);
     if (len == 0)
         return 0;
-    t->env.ip_str = arena_strndup(t->arena, p, len);
-    /* A unix socket peer (Rspamd accepts a path here): no address. */
-    if (p[0] == '/')
+    if (p[0] != '/' && netaddr_parse(p, len, &t->env.ip) < 0) {
+        char esc[128];
+        memset(&t->env.ip, 0, sizeof(t->env.ip));
+        log_task_warn(t, "bad IP header ignored: '%s'", log_escape(esc, sizeof(esc), p, len));
         return 0;
-    if (netaddr_parse(p, len, &t->env.ip) < 0) {
-        *error_r = "invalid IP header";
-        return -1;
     }
+    t->env.ip_str = arena_strndup(t->arena, p, len);
     return 0;
 }
 
@@ -322,8 +328,12 @@ int scan_request_to_task(const struct http_request *req, struct task *task, cons
                          error_r) < 0)
             return -1;
     }
-    if (task->env.tls_cipher != NULL && task->env.tls_cipher[0] != '\0')
+    if (task->env.tls_cipher != NULL)
         task->flags |= TASK_SSL;
+    /* Rspamd: a Settings header (the settings module reads it) wins over
+     * Settings-ID. */
+    if (task->env.settings_id != NULL && http_request_header(req, "Settings") != NULL)
+        task->env.settings_id = NULL;
     if (task->env.user_agent != NULL && strcasecmp(task->env.user_agent, "rspamc") == 0)
         task->flags |= TASK_LOCAL_CLIENT;
     if (scan_command_from_path(req->path) == SCAN_CMD_SKIP)

@@ -68,6 +68,7 @@ static const struct parse_case parse_cases[] = {
     {"p = \"$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA\";",
      "{\"p\":\"$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA\"}", NULL},
     {"a = \"${UNKNOWN}\";", "{\"a\":\"${UNKNOWN}\"}", NULL},
+    {"a = \"$$x $CONFDIR\"; b = \"$$x\";", "{\"a\":\"$x /etc/w\",\"b\":\"$$x\"}", NULL},
     /* errors */
     {"a = ;", NULL, ":1:5: string value must not be empty"},
     {"a = 1 b = 2", "{\"a\":\"1 b = 2\"}", NULL},      /* libucl: one bare string */

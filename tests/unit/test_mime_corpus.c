@@ -6,7 +6,8 @@
  * $WINNOW_MIME_CORPUS -- and prints the count, the failures (limit
  * refusals) and the mean parse time per message.  Exits 77 (skip) when the
  * default directory is absent.  A crash or a sanitizer report fails it;
- * that is the point.  `-r N` repeats the run N times (for timing).
+ * that is the point.  `-r N` repeats the run N times (for timing); `-v`
+ * prints what was parsed from each message.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -53,6 +54,42 @@ static char *slurp(const char *path, size_t *len_r)
     return buf;
 }
 
+static int verbose;
+
+static void dump(const char *path, const struct message *m)
+{
+    printf("== %s\n  headers=%zu broken=%d crlf=%d subject=%s message_id=%s date=%lld\n", path,
+           m->nheaders, m->header_block_broken, m->crlf, m->subject ? m->subject : "(none)",
+           m->message_id ? m->message_id : "(none)", (long long)m->date);
+    for (size_t i = 0; i < m->from.n; i++)
+        printf("  from: name=%s addr=%s domain=%s invalid=%d\n",
+               m->from.a[i].name ? m->from.a[i].name : "-",
+               m->from.a[i].addr ? m->from.a[i].addr : "-",
+               m->from.a[i].domain ? m->from.a[i].domain : "-", m->from.a[i].invalid);
+    printf("  to=%zu cc=%zu\n", m->to.n, m->cc.n);
+    for (size_t i = 0; i < m->nparts; i++) {
+        const struct mime_part *p = &m->parts[i];
+        printf("  part %zu: parent=%d depth=%u %s/%s cs=%s cte=%s fn=%s att=%d text=%d html=%d "
+               "tmiss=%d csbad=%d ctebad=%d raw=%zu dec=%zu\n",
+               i, p->parent, p->depth, p->type, p->subtype, p->charset ? p->charset : "-",
+               p->cte ? p->cte : "-", p->filename ? p->filename : "-", p->is_attachment,
+               p->is_text, p->is_html, p->type_missing, p->charset_bad, p->cte_bad, p->raw_size,
+               p->decoded_size);
+    }
+    for (size_t i = 0; i < m->ntext_parts; i++) {
+        const struct text_part *t = &m->text_parts[i];
+        printf("  text %zu (part %zu): words=%zu empty=%d mixed=%d imgs=%zu links=%zu: %.100s\n",
+               i, t->part, t->nwords, t->empty, t->mixed_scripts, t->html_images, t->html_links,
+               t->text);
+    }
+    for (size_t i = 0; i < m->nurls; i++)
+        printf("  url: %s host=%s tld=%s flags=0x%x anchor_host=%s\n", m->urls[i].url,
+               m->urls[i].host, m->urls[i].tld ? m->urls[i].tld : "-", m->urls[i].flags,
+               m->urls[i].anchor_host ? m->urls[i].anchor_host : "-");
+    for (size_t i = 0; i < m->nemails; i++)
+        printf("  email: %s\n", m->emails[i]);
+}
+
 static void parse_file(const char *path, struct stats *st, int repeat)
 {
     size_t len;
@@ -78,6 +115,8 @@ static void parse_file(const char *path, struct stats *st, int repeat)
             st->parts += msg->nparts;
             st->text_parts += msg->ntext_parts;
             st->urls += msg->nurls;
+            if (verbose && r == 0)
+                dump(path, msg);
         }
         arena_free(&arena);
     }
@@ -111,7 +150,10 @@ int main(int argc, char **argv)
     struct stats st = {0};
     int repeat = 1, first = 1;
 
-    if (argc > 2 && strcmp(argv[1], "-r") == 0) {
+    if (argc > 1 && strcmp(argv[1], "-v") == 0) {
+        verbose = 1;
+        first = 2;
+    } else if (argc > 2 && strcmp(argv[1], "-r") == 0) {
         repeat = atoi(argv[2]);
         first = 3;
     }

@@ -206,11 +206,21 @@ static const struct {
      "User: u\r\n\r\nhi",
      "ip=1.2.3.4(1.2.3.4) helo=h host=mx from=s@x rcpt=a@x,b@x user=u qid=1abc deliver=- mta=- "
      "settings=- tag=- file=- tls=- ua=- flags= raw=hi"},
-    {"invalid IP", "POST /checkv2 HTTP/1.1\r\nContent-Length: 0\r\nIP: 1.2.3.999\r\n\r\n", NULL},
+    {"invalid IP is ignored",
+     "POST /checkv2 HTTP/1.1\r\nContent-Length: 0\r\nIP: 1.2.3.999\r\nTLS-Cipher:\r\n\r\n",
+     "ip=-(-) helo=- host=- from=- rcpt= user=- qid=- deliver=- mta=- settings=- tag=- file=- "
+     "tls= ua=- flags=ssl, raw="},
+    {"Settings wins over Settings-ID",
+     "POST /checkv2 HTTP/1.1\r\nContent-Length: 0\r\nSettings-ID: a\r\n"
+     "Settings: {\"actions\":{\"reject\":20}}\r\n\r\n",
+     "ip=-(-) helo=- host=- from=- rcpt= user=- qid=- deliver=- mta=- settings=- tag=- file=- "
+     "tls=- ua=- flags= raw="},
     {"zstd body refused", "POST /checkv2 HTTP/1.1\r\nContent-Length: 0\r\nCompression: zstd\r\n\r\n",
      NULL},
     {"shm refused", "POST /checkv2 HTTP/1.1\r\nContent-Length: 0\r\nShm: /x\r\n\r\n", NULL},
-    {"IP garbage", "POST /checkv2 HTTP/1.1\r\nContent-Length: 0\r\nIP: hello\r\n\r\n", NULL},
+    {"IP garbage", "POST /checkv2 HTTP/1.1\r\nContent-Length: 0\r\nIP: hello\r\n\r\n",
+     "ip=-(-) helo=- host=- from=- rcpt= user=- qid=- deliver=- mta=- settings=- tag=- file=- "
+     "tls=- ua=- flags= raw="},
 };
 
 static void test_request_to_task(void **state)

@@ -20,6 +20,8 @@
 #include "conf/settings.h"
 #include "daemon/worker_private.h"
 
+#define BIG_BODY (3 * 1024 * 1024)
+
 static struct ev_loop *loop;
 
 /* /async answers 50 ms later, from a timer, like a scan waiting for DNS. */
@@ -47,6 +49,15 @@ static void test_on_request(struct conn *c, struct http_request *req)
         conn_task_begin(c);
         ev_timer_init(&x->t, later_cb, 0.05, 0.0);
         ev_timer_start(loop, &x->t);
+        return;
+    }
+    if (strcmp(req->path, "/big") == 0) {
+        size_t n = BIG_BODY;
+        char *body = malloc(n);
+
+        memset(body, 'x', n);
+        conn_reply_http(c, 200, "text/plain", body, n, req->keep_alive);
+        free(body);
         return;
     }
     conn_reply_http(c, 200, "text/plain", req->path, strlen(req->path), req->keep_alive);
@@ -173,6 +184,45 @@ static void test_client_gone_during_task(void **state)
     assert_int_equal(conn_busy_count(), 0);
 }
 
+/* A reply far larger than the socket buffer goes out in pieces, as the
+ * reader makes room, and the connection is usable afterwards. */
+static void test_partial_writes(void **state)
+{
+    int sv[2];
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    static char buf[BIG_BODY + 4096];
+    size_t got = 0;
+    const char *req = "GET /big HTTP/1.1\r\n\r\n";
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    fcntl(sv[1], F_SETFL, O_NONBLOCK);
+    conn_new(&w, sv[0], (struct sockaddr *)&sun, sizeof(sun));
+    assert_int_equal(write(sv[1], req, strlen(req)), (ssize_t)strlen(req));
+    for (int spins = 0; spins < 100000 && got < BIG_BODY; spins++) {
+        ssize_t n;
+
+        ev_run(loop, EVRUN_NOWAIT);
+        n = read(sv[1], buf + got, sizeof(buf) - got);
+        if (n > 0)
+            got += (size_t)n;
+    }
+    assert_true(got > BIG_BODY);
+    assert_non_null(strstr(buf, "200 OK"));
+    /* same connection, next request */
+    got = 0;
+    req = "GET /a HTTP/1.1\r\n\r\n";
+    assert_int_equal(write(sv[1], req, strlen(req)), (ssize_t)strlen(req));
+    run_for(0.1);
+    got = (size_t)read(sv[1], buf, 4096);
+    assert_true(got > 0 && got < 4096);
+    buf[got] = '\0';
+    assert_non_null(strstr(buf, "200 OK"));
+    close(sv[1]);
+    run_for(0.05);
+    assert_int_equal(conn_busy_count(), 0);
+}
+
 static int setup(void **state)
 {
     loop = ev_default_loop(0);
@@ -190,6 +240,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
         cmocka_unit_test(test_client_gone_during_task),
+        cmocka_unit_test(test_partial_writes),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
