@@ -1,0 +1,295 @@
+/*
+ * Bayes tokenizer.  Features, each hashed to 64 bits in its own namespace:
+ *  - words of the text parts (HTML already reduced to text), case-folded;
+ *    over-long words become a length bucket;
+ *  - orthogonal sparse bigrams (OSB, as CRM114 and Rspamd): each word paired
+ *    with each of the next window-1 words, the distance part of the pair, so
+ *    phrases count without a combinatorial explosion;
+ *  - selected headers: Subject words, From address/domain/display name,
+ *    Reply-To and recipient domains, the mailer, Message-ID domain, the
+ *    Received hops' host names, content types and charsets;
+ *  - URL host names and e-mail domains in the text.
+ * The result is sorted and de-duplicated: a feature counts once per message.
+ */
+#include "modules/bayes/bayes.h"
+
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/str.h"
+#include "mime/message.h"
+
+#define MAX_WORD 40
+#define WINDOW_MAX 8
+
+struct tokbuf {
+    struct arena *arena;
+    uint64_t *v;
+    size_t n, cap;
+};
+
+static inline uint64_t fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+static uint64_t hash_ns(uint64_t ns, const char *p, size_t len)
+{
+    return fmix64(str_hash(p, len) ^ (ns * 0x9E3779B97F4A7C15ULL));
+}
+
+static void push(struct tokbuf *tb, uint64_t h)
+{
+    if (tb->n == tb->cap) {
+        size_t ncap = tb->cap ? tb->cap * 2 : 512;
+        tb->v = arena_realloc(tb->arena, tb->v, tb->cap * sizeof(uint64_t), ncap * sizeof(uint64_t));
+        tb->cap = ncap;
+    }
+    tb->v[tb->n++] = h;
+}
+
+/* Namespaces. */
+enum { NS_WORD = 1, NS_PAIR = 2, NS_SUBJ = 3, NS_HDR = 4, NS_URL = 5, NS_MIME = 6, NS_LONG = 7 };
+
+struct words {
+    uint64_t h[WINDOW_MAX];      /* ring of recent word hashes */
+    size_t count;
+    unsigned window;
+    uint64_t ns_word, ns_pair;
+};
+
+static void word_emit(struct tokbuf *tb, struct words *w, const char *p, size_t len)
+{
+    uint64_t h = hash_ns(w->ns_word, p, len);
+    push(tb, h);
+    /* OSB: pair this word with each of the previous window-1 words. */
+    for (unsigned d = 1; d < w->window && d <= w->count; d++) {
+        uint64_t prev = w->h[(w->count - d) % WINDOW_MAX];
+        push(tb, fmix64(prev * 0x100000001b3ULL + h * (2 * d + 1) + w->ns_pair));
+    }
+    w->h[w->count % WINDOW_MAX] = h;
+    w->count++;
+}
+
+static bool ascii_word_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '$' || c == '\'';
+}
+
+/* Splits UTF-8 text into words; non-ASCII letters count as word characters.
+ * Returns the number of words seen. */
+static size_t text_words(struct tokbuf *tb, struct words *w, const char *p, size_t len,
+                         size_t max_words)
+{
+    size_t i = 0, nwords = 0;
+    char buf[MAX_WORD * 4 + 8];
+    while (i < len && nwords < max_words) {
+        /* skip separators */
+        while (i < len) {
+            unsigned char c = (unsigned char)p[i];
+            if (c < 0x80 ? ascii_word_char(c) : true)
+                break;
+            i++;
+        }
+        size_t start = i;
+        bool ascii = true;
+        while (i < len) {
+            unsigned char c = (unsigned char)p[i];
+            if (c < 0x80) {
+                if (!ascii_word_char(c))
+                    break;
+                i++;
+                continue;
+            }
+            gunichar u = g_utf8_get_char_validated(p + i, (gssize)(len - i));
+            if (u == (gunichar)-1 || u == (gunichar)-2) {
+                i++;                 /* invalid byte: a separator */
+                break;
+            }
+            if (!g_unichar_isalnum(u))
+                break;
+            ascii = false;
+            i = (size_t)(g_utf8_next_char(p + i) - p);
+        }
+        size_t wl = i - start;
+        /* trim apostrophes at the ends ("'quoted'") */
+        while (wl > 0 && p[start] == '\'')
+            start++, wl--;
+        while (wl > 0 && p[start + wl - 1] == '\'')
+            wl--;
+        if (wl == 0) {
+            if (i == start)
+                i++;
+            continue;
+        }
+        nwords++;
+        if (wl > MAX_WORD) {
+            char lb[16];
+            int n = snprintf(lb, sizeof(lb), "L%zu", wl / 10);
+            push(tb, hash_ns(NS_LONG, lb, (size_t)n));
+            continue;
+        }
+        if (wl < 2)
+            continue;
+        if (ascii) {
+            memcpy(buf, p + start, wl);
+            str_lower(buf, wl);
+            word_emit(tb, w, buf, wl);
+        } else {
+            char *folded = g_utf8_casefold(p + start, (gssize)wl);
+            size_t fl = strlen(folded);
+            word_emit(tb, w, folded, fl < sizeof(buf) ? fl : sizeof(buf));
+            g_free(folded);
+        }
+    }
+    return nwords;
+}
+
+/* A feature from a header: namespace per header name. */
+static void hdr_token(struct tokbuf *tb, const char *hname, const char *val, size_t len)
+{
+    if (val == NULL || len == 0)
+        return;
+    char low[256];
+    size_t n = len < sizeof(low) ? len : sizeof(low);
+    memcpy(low, val, n);
+    str_lower(low, n);
+    push(tb, hash_ns(NS_HDR ^ str_hash(hname, strlen(hname)), low, n));
+}
+
+static void hdr_value_token(struct tokbuf *tb, const struct message *msg, const char *name,
+                            size_t maxlen)
+{
+    const struct mime_header *h = message_header(msg, name);
+    if (h != NULL && h->decoded != NULL) {
+        size_t len = strlen(h->decoded);
+        hdr_token(tb, name, h->decoded, len < maxlen ? len : maxlen);
+    }
+}
+
+static void addr_tokens(struct tokbuf *tb, const char *tag, const struct mime_addrlist *l,
+                        bool full)
+{
+    for (size_t i = 0; i < l->n && i < 4; i++) {
+        const struct mime_address *a = &l->a[i];
+        if (full && a->addr)
+            hdr_token(tb, tag, a->addr, strlen(a->addr));
+        if (a->domain)
+            hdr_token(tb, tag, a->domain, strlen(a->domain));
+        if (full && a->name) {
+            struct words w = {.window = 1, .ns_word = NS_HDR ^ 0x51, .ns_pair = 0};
+            text_words(tb, &w, a->name, strlen(a->name), 16);
+        }
+    }
+}
+
+/* "from host.example.org (...)": the host name of a Received hop. */
+static void received_tokens(struct tokbuf *tb, const struct message *msg)
+{
+    for (size_t i = 0; i < 3; i++) {
+        const struct mime_header *h = message_header_nth(msg, "Received", i);
+        if (h == NULL || h->decoded == NULL)
+            break;
+        const char *v = h->decoded;
+        size_t len = strlen(v);
+        long pos = str_isearch(v, len, "from ", 5);
+        if (pos < 0)
+            continue;
+        const char *host = v + pos + 5;
+        size_t hl = strcspn(host, " ();[]");
+        hdr_token(tb, "received", host, hl);
+        const char *dot = memchr(host, '.', hl);
+        if (dot != NULL)
+            hdr_token(tb, "received-dom", dot + 1, hl - (size_t)(dot + 1 - host));
+    }
+}
+
+static void header_tokens(struct tokbuf *tb, const struct message *msg)
+{
+
+    if (msg->subject != NULL) {
+        struct words w = {.window = 3, .ns_word = NS_SUBJ, .ns_pair = NS_SUBJ * 7};
+        text_words(tb, &w, msg->subject, strlen(msg->subject), 64);
+    }
+    addr_tokens(tb, "from", &msg->from, true);
+    addr_tokens(tb, "reply-to", &msg->reply_to, false);
+    addr_tokens(tb, "to", &msg->to, false);
+    hdr_value_token(tb, msg, "X-Mailer", 40);
+    hdr_value_token(tb, msg, "User-Agent", 40);
+    hdr_value_token(tb, msg, "X-MimeOLE", 40);
+    hdr_value_token(tb, msg, "Content-Type", 24);
+    if (msg->message_id != NULL) {
+        const char *at = strrchr(msg->message_id, '@');
+        if (at != NULL)
+            hdr_token(tb, "mid-domain", at + 1, strlen(at + 1));
+    }
+    received_tokens(tb, msg);
+    for (size_t i = 0; i < msg->nparts; i++) {
+        const struct mime_part *p = &msg->parts[i];
+        char ct[128];
+        int n = snprintf(ct, sizeof(ct), "%s/%s;%s;%s", p->type ? p->type : "",
+                         p->subtype ? p->subtype : "", p->charset ? p->charset : "",
+                         p->cte ? p->cte : "");
+        push(tb, hash_ns(NS_MIME, ct, (size_t)n < sizeof(ct) ? (size_t)n : sizeof(ct) - 1));
+    }
+}
+
+static void url_tokens(struct tokbuf *tb, const struct message *msg)
+{
+    for (size_t i = 0; i < msg->nurls && i < 256; i++) {
+        const struct mime_url *u = &msg->urls[i];
+        if (u->host != NULL)
+            push(tb, hash_ns(NS_URL, u->host, strlen(u->host)));
+        if (u->tld != NULL)
+            push(tb, hash_ns(NS_URL * 3, u->tld, strlen(u->tld)));
+    }
+    for (size_t i = 0; i < msg->nemails && i < 64; i++) {
+        const char *at = strrchr(msg->emails[i], '@');
+        if (at != NULL)
+            push(tb, hash_ns(NS_URL * 5, at + 1, strlen(at + 1)));
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void bayes_tokenize(struct arena *arena, const struct message *msg,
+                    const struct bayes_tokenizer_opts *opts, struct bayes_tokens *out)
+{
+    struct tokbuf tb = {arena, NULL, 0, 0};
+    unsigned window = opts && opts->osb_window ? opts->osb_window : 2;
+    if (window > WINDOW_MAX)
+        window = WINDOW_MAX;
+    size_t max_words = opts && opts->max_words ? opts->max_words : 2000;
+    size_t words_left = max_words;
+    for (size_t i = 0; i < msg->ntext_parts && words_left > 0; i++) {
+        const struct text_part *tp = &msg->text_parts[i];
+        if (tp->text == NULL)
+            continue;
+        struct words w = {.window = window, .ns_word = NS_WORD, .ns_pair = NS_PAIR};
+        words_left -= text_words(&tb, &w, tp->text, tp->text_len, words_left);
+    }
+    if (opts == NULL || opts->header_tokens)
+        header_tokens(&tb, msg);
+    url_tokens(&tb, msg);
+    if (tb.n > 1)
+        qsort(tb.v, tb.n, sizeof(uint64_t), cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < tb.n; i++)
+        if (u == 0 || tb.v[u - 1] != tb.v[i])
+            tb.v[u++] = tb.v[i];
+    out->v = tb.v;
+    out->n = u;
+}
