@@ -110,18 +110,13 @@ static int option_row(struct config *cfg, const struct conf_obj *sec, const stru
     return 0;
 }
 
-static int add_netmask(struct config *cfg, const struct conf_obj *v, const char *p, size_t len,
-                       const char **error_r)
+static int add_netmask(struct config *cfg, const char *p, size_t len, const char **why_r)
 {
     struct netmask m;
-    if (len == 0)
-        return 0;
     if (netmask_parse(p, len, &m) < 0) {
-        bool map = p[0] == '/' || (len > 7 && !strncmp(p, "file://", 7)) ||
-                   (len > 7 && !strncmp(p, "http://", 7)) || (len > 8 && !strncmp(p, "https://", 8));
-        const char *why = map ? "maps (files, URLs) are not supported here yet: list the networks"
-            : arena_printf(cfg->arena, "'%.*s' is not an address or network", (int)len, p);
-        *error_r = settings_error(cfg, v, "local_addrs", why);
+        bool url = (len > 7 && !strncmp(p, "http://", 7)) || (len > 8 && !strncmp(p, "https://", 8));
+        *why_r = url ? "HTTP maps are not supported: use a file or list the networks"
+                     : arena_printf(cfg->arena, "'%.*s' is not an address or network", (int)len, p);
         return -1;
     }
     struct options_conf *o = &cfg->options;
@@ -131,7 +126,54 @@ static int add_netmask(struct config *cfg, const struct conf_obj *v, const char 
     return 0;
 }
 
-/* A list, a comma/space separated string, or both (spec §8.6). */
+/* Networks separated by commas and blanks in [p, end); '#' starts a comment
+ * running to the end of the line (map files). */
+static int add_netmask_list(struct config *cfg, const char *p, const char *end, unsigned *line_r,
+                            const char **why_r)
+{
+    while (p < end) {
+        if (*p == '#') {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            p = nl ? nl : end;
+            continue;
+        }
+        if (*p == '\n' && line_r != NULL)
+            (*line_r)++;
+        if (strchr(", \t\r\n", *p) != NULL) {
+            p++;
+            continue;
+        }
+        const char *t = p;
+        while (p < end && strchr(", \t\r\n#", *p) == NULL)
+            p++;
+        if (add_netmask(cfg, t, (size_t)(p - t), why_r) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* local_addrs = "/path" or "file:///path": one network per line (or several
+ * separated by commas), '#' comments; read once, at load. */
+static int local_addrs_file(struct config *cfg, const struct conf_obj *v, const char *path,
+                            const char **error_r)
+{
+    char *data;
+    size_t len;
+    unsigned line = 1;
+    const char *why = NULL;
+    if (conf_read_file(cfg->arena, path, &data, &len) < 0) {
+        *error_r = settings_error(cfg, v, "local_addrs",
+                                  arena_printf(cfg->arena, "cannot read map %s: %s", path, strerror(errno)));
+        return -1;
+    }
+    if (add_netmask_list(cfg, data, data + len, &line, &why) < 0) {
+        *error_r = arena_printf(cfg->arena, "%s:%u: local_addrs: %s", path, line, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* A list, a comma/space separated string, a map file, or a mix (spec §8.6). */
 static int local_addrs_from(struct config *cfg, const struct conf_obj *v, const char **error_r)
 {
     if (v->type == CONF_ARRAY) {
@@ -140,17 +182,16 @@ static int local_addrs_from(struct config *cfg, const struct conf_obj *v, const 
                 return -1;
         return 0;
     }
-    const char *s = conf_as_string(v);
+    const char *s = conf_as_string(v), *why = NULL;
     if (s == NULL) {
         *error_r = settings_error(cfg, v, "local_addrs", "expected a list of networks");
         return -1;
     }
-    while (*s != '\0') {
-        size_t n = strcspn(s, ", \t");
-        if (add_netmask(cfg, v, s, n, error_r) < 0)
-            return -1;
-        s += n;
-        s += strspn(s, ", \t");
+    if (s[0] == '/' || !strncmp(s, "file://", 7))
+        return local_addrs_file(cfg, v, s[0] == '/' ? s : s + 7, error_r);
+    if (add_netmask_list(cfg, s, s + v->v.str.len, NULL, &why) < 0) {
+        *error_r = settings_error(cfg, v, "local_addrs", why);
+        return -1;
     }
     return 0;
 }

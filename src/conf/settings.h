@@ -78,7 +78,11 @@ struct config_load_opts {
     const char **vars;           /* "NAME=VALUE", NULL-terminated, may be NULL */
 };
 
-/* Parses and validates; NULL with *error_r naming file, line and problem. */
+/* Parses and validates; NULL with *error_r naming file, line and problem
+ * (the message is in a per-thread buffer, valid until the next call).  The
+ * variables (CONFDIR, LOCAL_CONFDIR = directory of the main file; DBDIR
+ * /var/lib/winnow, RUNDIR /run/winnow, LOGDIR /var/log/winnow, WWWDIR) may be
+ * overridden by opts->vars; directory variables are made absolute. */
 struct config *config_load(const struct config_load_opts *opts, const char **error_r);
 void config_free(struct config **cfg);
 

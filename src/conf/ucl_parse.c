@@ -494,10 +494,16 @@ int conf_read_file(struct arena *arena, const char *path, char **data_r, size_t 
     struct stat st;
     if (fd < 0)
         return -1;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > CONF_MAX_FILE_SIZE) {
-        int e = errno;
-        if (e == 0 || S_ISDIR(st.st_mode))
-            e = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
+    int e = 0;
+    if (fstat(fd, &st) < 0)
+        e = errno;
+    else if (S_ISDIR(st.st_mode))
+        e = EISDIR;
+    else if (!S_ISREG(st.st_mode))
+        e = EINVAL;              /* a FIFO or device could block or never end */
+    else if (st.st_size > CONF_MAX_FILE_SIZE)
+        e = EFBIG;
+    if (e != 0) {
         close(fd);
         errno = e;
         return -1;

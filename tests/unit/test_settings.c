@@ -220,6 +220,27 @@ static void test_override(void **state)
     config_free(&cfg);
 }
 
+static void test_local_addrs_map(void **state)
+{
+    (void)state;
+    put("nets.map", "# local networks\n10.0.0.0/8\n192.0.2.0/24, 2001:db8::/32 # lab\n");
+    put("local.d/options.inc", "local_addrs = \"$LOCAL_CONFDIR/nets.map\";\n");
+    const char *err = NULL;
+    struct config *cfg = load(&err);
+    if (cfg == NULL)
+        fail_msg("%s", err);
+    assert_int_equal(cfg->options.nlocal_addrs, 3);
+    struct netaddr a;
+    assert_int_equal(netaddr_parse("2001:db8::5", 11, &a), 0);
+    assert_true(config_is_local_addr(cfg, &a));
+    assert_int_equal(netaddr_parse("192.168.1.1", 11, &a), 0);
+    assert_false(config_is_local_addr(cfg, &a));
+    config_free(&cfg);
+    put("nets.map", "10.0.0.0/8\n\nnot-a-net\n");
+    assert_null(load(&err));
+    assert_non_null(strstr(err, "nets.map:3: local_addrs: 'not-a-net' is not an address"));
+}
+
 struct error_case {
     const char *file, *text, *want;
 };
@@ -362,6 +383,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_override, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vars_override, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_addrs_map, setup, teardown),
         cmocka_unit_test(test_bind),
         cmocka_unit_test(test_options_documented),
     };
