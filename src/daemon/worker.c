@@ -27,6 +27,7 @@
 #include "daemon/listen.h"
 #include "daemon/proctitle.h"
 #include "daemon/stats.h"
+#include "modules/pipeline.h"
 
 #define DRAIN_SLACK 2.0          /* seconds beyond the task timeout */
 #define ACCEPT_BATCH 64
@@ -227,6 +228,11 @@ void worker_run(const struct worker_start *ws)
     w->def = ws->def;
     w->index = ws->index;
     w->task_timeout = worker_task_timeout(ws->cfg, ws->wc);
+    /* Per-process state of the scan pipeline: DNS resolver, module pools. */
+    if (modules_worker_init(w->cfg, w->loop, &error) < 0) {
+        log_error("worker %s: %s", w->def->name, error ? error : "?");
+        exit(1);
+    }
     if (w->def->init != NULL && w->def->init(w, &error) < 0) {
         log_error("worker %s init failed: %s", w->def->name, error ? error : "?");
         exit(1);
@@ -239,6 +245,7 @@ void worker_run(const struct worker_start *ws)
 
     if (w->def->deinit != NULL)
         w->def->deinit(w);
+    modules_worker_deinit(w->cfg);
     log_info("worker %s exiting", w->def->name);
     exit(0);
 }

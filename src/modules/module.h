@@ -14,6 +14,7 @@
 struct arena;
 struct conf_obj;
 struct config;
+struct ev_loop;
 struct symtab;
 struct task;
 
@@ -33,6 +34,10 @@ struct module {
     int (*scan)(struct task *task, void *ctx);
     int (*learn)(struct task *task, void *ctx, bool spam);       /* optional */
     void (*post_scan)(struct task *task, void *ctx);             /* optional */
+    /* Optional, in each worker process after fork: create per-process state
+     * (Redis pools, caches) on the worker's loop; -1 stops the worker. */
+    int (*worker_init)(void *ctx, struct ev_loop *loop, const char **error_r);
+    void (*worker_deinit)(void *ctx);                            /* optional */
 };
 
 #endif

@@ -28,6 +28,7 @@
 #include "mime/message.h"
 #include "modules/module.h"
 #include "modules/registry.h"
+#include "net/dns.h"
 
 struct modules_state {
     const struct module **mods;
@@ -169,6 +170,82 @@ const char *modules_describe(const struct config *cfg)
     buf_free(&on);
     buf_free(&off);
     return s;
+}
+
+/* ---- per worker process ---- */
+
+/* options { dns { nameserver = ["127.0.0.1:53:10", ...]; timeout; retransmits } }
+ * -> c-ares' "host:port,host:port" (the Rspamd priority suffix is dropped). */
+static const char *nameservers_csv(struct arena *a, const struct conf_obj *dns)
+{
+    const struct conf_obj *ns = dns ? conf_get(dns, "nameserver") : NULL;
+    struct buf b = BUF_INIT;
+    for (const struct conf_obj *e = conf_each_first(ns); e; e = conf_each_next(ns, e)) {
+        const char *s = conf_as_string(e);
+        if (s == NULL)
+            continue;
+        /* a list in one string is allowed too: "a:53, b:53" */
+        for (const char *p = s; *p;) {
+            size_t len = strcspn(p, ", ");
+            if (len > 0) {
+                const char *end = p + len;
+                /* host:port:priority -> host:port (only for bracket-less v4/names) */
+                const char *c1 = memchr(p, ':', len);
+                const char *c2 = c1 ? memchr(c1 + 1, ':', (size_t)(end - c1 - 1)) : NULL;
+                if (p[0] != '[' && c2 != NULL && memchr(c2 + 1, ':', (size_t)(end - c2 - 1)) == NULL)
+                    end = c2;
+                buf_printf(&b, "%s%.*s", b.len ? "," : "", (int)(end - p), p);
+            }
+            p += len;
+            p += strspn(p, ", ");
+        }
+    }
+    const char *out = b.len ? arena_strndup(a, b.data, b.len) : NULL;
+    buf_free(&b);
+    return out;
+}
+
+int modules_worker_init(const struct config *cfg, struct ev_loop *loop, const char **error_r)
+{
+    const struct conf_obj *opts = config_section(cfg, "options");
+    const struct conf_obj *dnsc = opts ? conf_get(opts, "dns") : NULL;
+    struct dns_settings ds = {0};
+    const char *err = NULL;
+    ds.nameservers = nameservers_csv(cfg->arena, dnsc);
+    int64_t retr = 2;
+    if (dnsc != NULL && (conf_get_time(dnsc, "timeout", 1.0, &ds.timeout, &err) < 0 ||
+                         conf_get_int(dnsc, "retransmits", 2, &retr, &err) < 0)) {
+        *error_r = err;
+        return -1;
+    }
+    ds.retransmits = retr > 0 ? (unsigned)retr : 0;
+    struct dns_resolver *res = dns_resolver_new(loop, &ds, &err);
+    if (res == NULL) {
+        *error_r = arena_printf(cfg->arena, "dns: %s", err ? err : "resolver failed");
+        return -1;
+    }
+    dns_default_set(res);
+    const struct modules_state *ms = cfg->modules;
+    for (size_t i = 0; ms != NULL && i < ms->n; i++) {
+        const struct module *m = ms->mods[i];
+        if (ms->ctx[i] != NULL && m->worker_init != NULL &&
+            m->worker_init(ms->ctx[i], loop, &err) < 0) {
+            *error_r = arena_printf(cfg->arena, "module %s: %s", m->name, err ? err : "?");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void modules_worker_deinit(const struct config *cfg)
+{
+    const struct modules_state *ms = cfg->modules;
+    for (size_t i = 0; ms != NULL && i < ms->n; i++)
+        if (ms->ctx[i] != NULL && ms->mods[i]->worker_deinit != NULL)
+            ms->mods[i]->worker_deinit(ms->ctx[i]);
+    struct dns_resolver *res = dns_default();
+    dns_default_set(NULL);
+    dns_resolver_free(&res);
 }
 
 /* ---- scanning ---- */

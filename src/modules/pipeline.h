@@ -16,6 +16,12 @@ int modules_configure(struct config *cfg, const char **error_r);
 /* Module names and whether each is enabled, for configdump -m and the log. */
 const char *modules_describe(const struct config *cfg);
 
+/* In each worker process after fork: creates the process's default DNS
+ * resolver (options { dns {} }, see net/dns.h dns_default()) and runs every
+ * enabled module's worker_init.  modules_worker_deinit() undoes it. */
+int modules_worker_init(const struct config *cfg, struct ev_loop *loop, const char **error_r);
+void modules_worker_deinit(const struct config *cfg);
+
 /* Starts scanning task (raw message and envelope already set). */
 void pipeline_run(const struct config *cfg, struct task *task, task_done_fn done, void *data);
 

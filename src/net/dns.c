@@ -288,6 +288,20 @@ void dns_resolver_free(struct dns_resolver **rp)
     free(r);
 }
 
+/* ---- the process's resolver ---- */
+
+static struct dns_resolver *default_resolver;
+
+struct dns_resolver *dns_default(void)
+{
+    return default_resolver;
+}
+
+void dns_default_set(struct dns_resolver *r)
+{
+    default_resolver = r;
+}
+
 /* ---- queries ---- */
 
 static const char *status_text(int status)

@@ -71,6 +71,11 @@ struct dns_resolver *dns_resolver_new(struct ev_loop *loop, const struct dns_set
                                       const char **error_r);
 void dns_resolver_free(struct dns_resolver **r);
 
+/* The worker process's resolver, shared by all modules (NULL outside a
+ * worker or before modules_worker_init). */
+struct dns_resolver *dns_default(void);
+void dns_default_set(struct dns_resolver *r);
+
 /* The reply passed to cb is valid during the callback only. */
 void dns_query(struct dns_resolver *r, const char *name, enum dns_type type, dns_cb cb,
                void *data);
