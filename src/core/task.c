@@ -288,6 +288,31 @@ static void task_complete(struct task *t)
         t->done(t, t->done_data);   /* may free t */
 }
 
+void task_set_idle_hook(struct task *t, task_idle_fn idle, void *data)
+{
+    t->idle = idle;
+    t->idle_data = data;
+}
+
+/* Nothing pending: let the idle hook start more work; complete otherwise.
+ * Lookups answered synchronously (cache hits) while the hook runs end with
+ * in_idle set, so they do not re-enter; the loop re-checks pending itself. */
+static void task_idle(struct task *t)
+{
+    while (t->idle != NULL && !t->timed_out) {
+        t->in_idle = true;
+        bool more = t->idle(t, t->idle_data);
+        t->in_idle = false;
+        if (!more) {
+            t->idle = NULL;
+            break;
+        }
+        if (t->pending > 0)
+            return;   /* the new stage is waiting for lookups */
+    }
+    task_complete(t);   /* may free t */
+}
+
 void task_async_end(struct task *t, const char *name)
 {
     ASSERT(t->pending > 0);
@@ -298,8 +323,8 @@ void task_async_end(struct task *t, const char *name)
             break;
         }
     }
-    if (t->pending == 0 && t->done != NULL)
-        task_complete(t);
+    if (t->pending == 0 && t->done != NULL && !t->finished && !t->in_idle)
+        task_idle(t);
 }
 
 static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -319,19 +344,18 @@ void task_wait(struct task *t, double timeout, task_done_fn done, void *data)
     t->done = done;
     t->done_data = data;
     t->timeout = timeout;
-    if (t->pending == 0) {
-        task_complete(t);
-        return;
+    /* The timer first: completion (below or later) stops it. */
+    if (t->loop != NULL) {
+        double left = timeout - task_elapsed(t);
+        struct task_private *priv = ARENA_NEW(t->arena, struct task_private);
+        priv->task = t;
+        ev_timer_init(&priv->timer, timeout_cb, left > 0.001 ? left : 0.001, 0.0);
+        priv->timer.data = priv;
+        t->timer = priv;
+        ev_timer_start(t->loop, &priv->timer);
     }
-    if (t->loop == NULL)
-        return;
-    double left = timeout - task_elapsed(t);
-    struct task_private *priv = ARENA_NEW(t->arena, struct task_private);
-    priv->task = t;
-    ev_timer_init(&priv->timer, timeout_cb, left > 0.001 ? left : 0.001, 0.0);
-    priv->timer.data = priv;
-    t->timer = priv;
-    ev_timer_start(t->loop, &priv->timer);
+    if (t->pending == 0)
+        task_idle(t);   /* may complete and free t: nothing after this */
 }
 
 /* ---- result ---- */

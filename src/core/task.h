@@ -103,6 +103,9 @@ struct task_kv {
 
 struct task;
 typedef void (*task_done_fn)(struct task *task, void *data);
+/* Called when nothing is pending while the task waits; returns true when it
+ * started more work (the next pipeline stage), false when there is none. */
+typedef bool (*task_idle_fn)(struct task *task, void *data);
 
 struct task {
     struct arena *arena;
@@ -150,6 +153,9 @@ struct task {
     void *timer;                 /* ev_timer, private */
     task_done_fn done;
     void *done_data;
+    task_idle_fn idle;           /* see task_set_idle_hook */
+    void *idle_data;
+    bool in_idle;                /* the idle hook is running: no re-entry */
     void *pipeline_state;        /* owned by modules/pipeline.c */
 };
 
@@ -202,6 +208,10 @@ void task_async_end(struct task *task, const char *name);
  * returns.
  */
 void task_wait(struct task *task, double timeout, task_done_fn done, void *data);
+
+/* Installs the hook task_wait() runs each time the pending count reaches
+ * zero, before completing: the pipeline starts its next stage there. */
+void task_set_idle_hook(struct task *task, task_idle_fn idle, void *data);
 
 /* Computes score and action from symbols and passthroughs; fills
  * new_subject. Idempotent. */

@@ -38,6 +38,9 @@ struct module {
      * (Redis pools, caches) on the worker's loop; -1 stops the worker. */
     int (*worker_init)(void *ctx, struct ev_loop *loop, const char **error_r);
     void (*worker_deinit)(void *ctx);                            /* optional */
+    /* 0: scanned first.  1: scanned once every lookup started in stage 0
+     * has finished (DMARC needs SPF's and DKIM's results). */
+    unsigned stage;
 };
 
 #endif

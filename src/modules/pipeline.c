@@ -41,7 +41,10 @@ struct pipeline_run_state {
     const struct config *cfg;
     task_done_fn done;
     void *data;
+    unsigned next_stage;         /* the stage the idle hook runs next */
 };
+
+#define PIPELINE_STAGES 2
 
 static const struct symbol_def pipeline_symbols[] = {
     {"TASK_TIMEOUT", 0.0, "pipeline",
@@ -367,22 +370,44 @@ static void after_wait(struct task *t, void *data)
     st->done(t, st->data);   /* may free t */
 }
 
+/* Runs the scan() of every enabled module of one stage. */
+static void run_stage(const struct config *cfg, struct task *t, unsigned stage)
+{
+    const struct modules_state *ms = cfg->modules;
+    for (size_t i = 0; ms != NULL && i < ms->n; i++) {
+        if (ms->ctx[i] == NULL || ms->mods[i]->stage != stage)
+            continue;
+        if (ms->mods[i]->scan(t, ms->ctx[i]) < 0)
+            log_task_warn(t, "module %s failed on this message", ms->mods[i]->name);
+    }
+}
+
+/* Idle hook: stage N's lookups are all answered, start stage N+1. */
+static bool next_stage(struct task *t, void *data)
+{
+    struct pipeline_run_state *st = data;
+    if (st->next_stage >= PIPELINE_STAGES)
+        return false;
+    run_stage(st->cfg, t, st->next_stage++);
+    return true;
+}
+
 void pipeline_run(const struct config *cfg, struct task *t, task_done_fn done, void *data)
 {
     struct pipeline_run_state *st = ARENA_NEW(t->arena, struct pipeline_run_state);
     st->cfg = cfg;
     st->done = done;
     st->data = data;
+    st->next_stage = 1;
     t->pipeline_state = st;
     if (t->flags & TASK_SKIP) {
         t->is_skipped = true;
     } else {
         parse_message(t);
-        const struct modules_state *ms = cfg->modules;
-        for (size_t i = 0; ms != NULL && i < ms->n && !(t->flags & TASK_SKIP_PROCESS); i++) {
-            if (ms->ctx[i] != NULL && ms->mods[i]->scan(t, ms->ctx[i]) < 0)
-                log_task_warn(t, "module %s failed on this message", ms->mods[i]->name);
+        if (!(t->flags & TASK_SKIP_PROCESS)) {
+            run_stage(cfg, t, 0);
+            task_set_idle_hook(t, next_stage, st);
         }
     }
-    task_wait(t, t->timeout, after_wait, st);
+    task_wait(t, t->timeout, after_wait, st);   /* may complete and free t */
 }

@@ -133,6 +133,44 @@ static void test_async_and_timeout(void **state)
     ev_loop_destroy(loop);
 }
 
+/* Stages: the idle hook runs when stage 0's lookups are done, may start
+ * more lookups, and completion waits for those too. */
+struct stage_state {
+    int calls;
+    struct ev_loop *loop;
+};
+
+static bool idle_hook(struct task *t, void *data)
+{
+    struct stage_state *s = data;
+    if (s->calls++ == 0) {
+        task_async_begin(t, "stage1");
+        return true;
+    }
+    return false;
+}
+
+static void test_idle_stages(void **state)
+{
+    struct fixture *f = *state;
+    struct ev_loop *loop = ev_loop_new(0);
+    struct task *t = task_new(loop, f->st, &f->acts), *seen = NULL;
+    struct stage_state ss = {0, loop};
+    task_async_begin(t, "stage0");
+    task_set_idle_hook(t, idle_hook, &ss);
+    done_calls = 0;
+    task_wait(t, 5.0, done_cb, &seen);
+    task_async_end(t, "stage0");          /* runs the hook: stage1 starts */
+    assert_int_equal(ss.calls, 1);
+    assert_int_equal(done_calls, 0);
+    task_async_end(t, "stage1");          /* hook says no more: complete */
+    assert_int_equal(ss.calls, 2);
+    assert_int_equal(done_calls, 1);
+    assert_false(seen->timed_out);
+    task_free(&seen);
+    ev_loop_destroy(loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +178,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_actions_ladder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_passthrough_and_subject, setup, teardown),
         cmocka_unit_test_setup_teardown(test_async_and_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_stages, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
