@@ -374,7 +374,8 @@ static void after_wait(struct task *t, void *data)
 static void run_stage(const struct config *cfg, struct task *t, unsigned stage)
 {
     const struct modules_state *ms = cfg->modules;
-    for (size_t i = 0; ms != NULL && i < ms->n; i++) {
+    /* A module may end the scan (GTUBE sets TASK_SKIP): the rest do not run. */
+    for (size_t i = 0; ms != NULL && i < ms->n && !(t->flags & TASK_SKIP); i++) {
         if (ms->ctx[i] == NULL || ms->mods[i]->stage != stage)
             continue;
         if (ms->mods[i]->scan(t, ms->ctx[i]) < 0)
@@ -386,7 +387,7 @@ static void run_stage(const struct config *cfg, struct task *t, unsigned stage)
 static bool next_stage(struct task *t, void *data)
 {
     struct pipeline_run_state *st = data;
-    if (st->next_stage >= PIPELINE_STAGES)
+    if (st->next_stage >= PIPELINE_STAGES || (t->flags & TASK_SKIP))
         return false;
     run_stage(st->cfg, t, st->next_stage++);
     return true;

@@ -97,8 +97,20 @@ static pid_t start_dnsmasq(int port)
               "--local-ttl=300", (char *)NULL);
         _exit(127);
     }
-    usleep(300 * 1000);
     return pid;
+}
+
+/* dnsmasq is ready when it answers; a refused query is a TEMPFAIL, which
+ * the resolver does not cache, so polling is safe. */
+static bool wait_ready(struct ev_loop *loop, struct dns_resolver *res)
+{
+    for (int i = 0; i < 100; i++) {
+        struct result r = run(loop, res, "host.test", DNS_T_A);
+        if (r.status == DNS_OK)
+            return true;
+        usleep(100 * 1000);
+    }
+    return false;
 }
 
 static void task_cb(struct task *t, const struct dns_reply *rep, void *data)
@@ -141,6 +153,7 @@ int main(void)
     const char *err = NULL;
     struct dns_resolver *res = dns_resolver_new(loop, &s, &err);
     CHECK(res != NULL, "resolver: %s", err);
+    CHECK(wait_ready(loop, res), "dnsmasq did not answer within 10 s");
 
     struct result r = run(loop, res, "host.test", DNS_T_A);
     CHECK(r.status == DNS_OK && r.n == 1 && strcmp(r.first, "192.0.2.10") == 0, "A: %d %s",
