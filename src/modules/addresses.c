@@ -32,7 +32,7 @@ struct addresses_ctx {
 
 static const struct symbol_def addresses_symbols[] = {
     {"MISSING_FROM", 2.0, H, "From header is missing or empty", 0},
-    {"MULTIPLE_FROM", 9.0, H, "From header has several addresses", 0},
+    {"MULTIPLE_FROM", 8.0, H, "From header has several addresses", 0},
     {"INVALID_FROM_8BIT", 6.0, H, "From address has raw 8-bit characters", 0},
     {"FROM_NO_DN", 0.0, H, "From header has no display name", 0},
     {"FROM_HAS_DN", 0.0, H, "From header has a display name", 0},
@@ -73,6 +73,7 @@ static const struct symbol_def addresses_symbols[] = {
     {"REPLYTO_DOM_EQ_FROM_DOM", 0.0, H, "Reply-To domain equals the From domain", 0},
     {"REPLYTO_DOM_NEQ_FROM_DOM", 0.0, H, "Reply-To domain differs from the From domain", 0},
     {"REPLYTO_DN_EQ_FROM_DN", 0.0, H, "Reply-To display name equals From's", 0},
+    {"REPLYTO_EQ_TO_ADDR", 5.0, H, "Reply-To is the recipient's own address (not a list)", 0},
     {"HEADER_FORGED_MDN", 2.0, H, "Read-receipt address differs from the envelope sender", 0},
     {"PREVIOUSLY_DELIVERED", 0.0, H, "A recipient appears in an earlier Received: for <...> (option)", 0},
 };
@@ -101,11 +102,21 @@ static bool name_present(const struct mime_address *a)
     return a->name != NULL && !heur_is_blank(a->name, strlen(a->name));
 }
 
+/* "addr (Full Name)": the parser turns the comment into a name, Rspamd
+ * does not; without an angle bracket in the raw value there is no display
+ * name. */
+static bool from_has_dn(const struct message *msg, const struct mime_address *from)
+{
+    const struct mime_header *h = message_header(msg, "From");
+    return name_present(from) && h != NULL && memchr(h->value, '<', h->value_len) != NULL;
+}
+
 /* ---- From ---- */
 
-static void check_from_name(struct task *task, const struct mime_address *from)
+static void check_from_name(struct task *task, const struct message *msg,
+                            const struct mime_address *from)
 {
-    if (!name_present(from)) {
+    if (!from_has_dn(msg, from)) {
         task_insert(task, "FROM_NO_DN", 1.0, NULL);
         return;
     }
@@ -155,7 +166,7 @@ static void check_from_dn_addr(struct task *task, const struct message *msg,
 {
     const char *addr, *dom;
     size_t alen, dlen;
-    if (!name_present(from) || from->domain == NULL ||
+    if (!from_has_dn(msg, from) || from->domain == NULL ||
         !heur_find_addr(from->name, strlen(from->name), &addr, &alen, &dom, &dlen))
         return;
     char *d = arena_strndup(task->arena, dom, dlen);
@@ -206,7 +217,7 @@ static void check_from(struct task *task, const struct message *msg)
         return;
     if (heur_has_8bit(from->addr, strlen(from->addr)))
         task_insert(task, "INVALID_FROM_8BIT", 1.0, NULL);
-    check_from_name(task, from);
+    check_from_name(task, msg, from);
     check_from_dn_addr(task, msg, from);
 
     if (count_addrs(&msg->to) + count_addrs(&msg->cc) != 1)
@@ -316,17 +327,55 @@ static bool raw_values_equal(const struct mime_header *a, const struct mime_head
     return pl == ql && memcmp(p, q, pl) == 0;
 }
 
+/* Replies that go to the (first) recipient itself: the answer lands in the
+ * victim's own mailbox while the sender looks like somebody else.  Lists and
+ * automatic mail set Reply-To that way legitimately. */
+static void check_replyto_domain(struct task *task, const struct message *msg,
+                                 const struct mime_address *from, const struct mime_address *rt)
+{
+    if (heur_ieq(from->domain, rt->domain)) {
+        task_insert(task, "REPLYTO_DOM_EQ_FROM_DOM", 1.0, NULL);
+        return;
+    }
+    const struct mime_address *to = first_addr(&msg->to);
+    if (to == NULL)
+        to = first_addr(&msg->cc);
+    if (to != NULL && heur_ieq(to->addr, rt->addr)) {
+        if (message_header(msg, "List-Unsubscribe") == NULL &&
+            message_header(msg, "X-To-Get-Off-This-List") == NULL &&
+            message_header(msg, "X-List") == NULL && message_header(msg, "Auto-Submitted") == NULL)
+            task_insert(task, "REPLYTO_EQ_TO_ADDR", 1.0, NULL);
+        return;
+    }
+    task_insert(task, "REPLYTO_DOM_NEQ_FROM_DOM", 1.0, NULL);
+}
+
 static void check_replyto(struct task *task, const struct message *msg)
 {
     const struct mime_header *rt_h = message_header(msg, "Reply-To");
     if (rt_h == NULL)
         return;
     const struct mime_address *rt = first_addr(&msg->reply_to);
+    struct mime_address fallback;
+    if (rt == NULL && rt_h->decoded != NULL) {
+        /* Rspamd's parser digs an address out of broken values such as
+         * "Name"x@example.com; do the same before calling it unparseable. */
+        const char *addr, *dom;
+        size_t alen, dlen;
+        if (heur_find_addr(rt_h->decoded, strlen(rt_h->decoded), &addr, &alen, &dom, &dlen)) {
+            memset(&fallback, 0, sizeof(fallback));
+            fallback.addr = arena_strndup(task->arena, addr, alen);
+            char *d = arena_strndup(task->arena, dom, dlen);
+            str_lower(d, dlen);
+            fallback.domain = d;
+            rt = &fallback;
+        }
+    }
     if (rt == NULL) {
         task_insert(task, "REPLYTO_UNPARSEABLE", 1.0, NULL);
         return;
     }
-    task_insert(task, "HAS_REPLYTO", 1.0, NULL);
+    task_insert(task, "HAS_REPLYTO", 1.0, rt->addr);
     const struct mime_header *from_h = message_header(msg, "From");
     const struct mime_address *from = first_addr(&msg->from);
     if (from == NULL)
@@ -338,10 +387,9 @@ static void check_replyto(struct task *task, const struct message *msg)
     if (heur_ieq(from->addr, rt->addr))
         task_insert(task, "REPLYTO_ADDR_EQ_FROM", 1.0, NULL);
     else if (from->domain != NULL && rt->domain != NULL)
-        task_insert(task, heur_ieq(from->domain, rt->domain) ? "REPLYTO_DOM_EQ_FROM_DOM"
-                                                             : "REPLYTO_DOM_NEQ_FROM_DOM",
-                    1.0, NULL);
-    if (name_present(from) && name_present(rt) && heur_ieq(from->name, rt->name))
+        check_replyto_domain(task, msg, from, rt);
+    /* As in Rspamd, two absent names are equal names. */
+    if (heur_ieq(from->name != NULL ? from->name : "", rt->name != NULL ? rt->name : ""))
         task_insert(task, "REPLYTO_DN_EQ_FROM_DN", 1.0, NULL);
 }
 
@@ -360,24 +408,41 @@ static void check_mdn(struct task *task, const struct message *msg)
         task_insert(task, "HEADER_FORGED_MDN", 1.0, NULL);
 }
 
+/* The address of a "for <addr>" clause in a Received value (white space
+ * of any kind around "for", as folding leaves it), or NULL. */
+static const char *received_for(const char *v, size_t *len_r)
+{
+    for (const char *p = v; *p != '\0'; p++) {
+        if (p == v || !isspace((unsigned char)p[-1]) || strncasecmp(p, "for", 3) != 0 ||
+            !isspace((unsigned char)p[3]))
+            continue;
+        const char *a = p + 3;
+        while (isspace((unsigned char)*a))
+            a++;
+        if (*a != '<')
+            continue;
+        const char *end = strchr(++a, '>');
+        if (end == NULL)
+            return NULL;
+        *len_r = (size_t)(end - a);
+        return a;
+    }
+    return NULL;
+}
+
 /* Rspamd looks at the first Received with a "for <addr>" clause only. */
 static void check_previously_delivered(struct task *task, const struct message *msg)
 {
     for (const struct mime_header *h = msg->headers; h != NULL; h = h->next) {
-        if (strcasecmp(h->name, "Received") != 0 || h->decoded == NULL)
+        size_t alen;
+        const char *a;
+        if (strcasecmp(h->name, "Received") != 0 || h->decoded == NULL ||
+            (a = received_for(h->decoded, &alen)) == NULL)
             continue;
-        const char *v = h->decoded;
-        long at = str_isearch(v, strlen(v), " for <", 6);
-        if (at < 0)
-            continue;
-        const char *a = v + at + 6, *end = strchr(a, '>');
-        if (end == NULL)
-            return;
         const struct mime_addrlist *lists[] = {&msg->to, &msg->cc};
         for (size_t l = 0; l < 2; l++)
             for (size_t i = 0; i < lists[l]->n; i++)
-                if (lists[l]->a[i].addr != NULL &&
-                    str_ieq_cstr(a, (size_t)(end - a), lists[l]->a[i].addr)) {
+                if (lists[l]->a[i].addr != NULL && str_ieq_cstr(a, alen, lists[l]->a[i].addr)) {
                     task_insert(task, "PREVIOUSLY_DELIVERED", 1.0, lists[l]->a[i].addr);
                     return;
                 }

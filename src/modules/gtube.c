@@ -8,7 +8,8 @@
  *
  * Owns nothing.  Looks at decoded text parts (as Rspamd does); when the
  * message could not be parsed (TASK_RAW, parse failure) it looks at the raw
- * bytes instead so a test message is never missed.
+ * bytes instead so a test message is never missed.  Like Rspamd it ends the
+ * scan: score = the forced action's threshold, TASK_SKIP and is_skipped set.
  */
 #include <math.h>
 #include <string.h>
@@ -119,8 +120,16 @@ static int gtube_scan(struct task *task, void *vctx)
 
     if (act < 0)
         return 0;
+    /* Rspamd 3.4 answers a GTUBE message with the action's threshold as
+     * the score, GTUBE as the only symbol and is_skipped: the rest of the
+     * scan is skipped (the pipeline honours TASK_SKIP between modules). */
+    double score = NAN;
+    if (task->actions != NULL && (size_t)act < task->actions->n)
+        score = task->actions->a[act].threshold;
     task_insert(task, "GTUBE", 1.0, NULL);
-    task_set_passthrough(task, act, NAN, "Gtube pattern", "gtube", false);
+    task_set_passthrough(task, act, score, "Gtube pattern", "gtube", false);
+    task->flags |= TASK_SKIP;
+    task->is_skipped = true;
     return 0;
 }
 

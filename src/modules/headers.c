@@ -31,6 +31,7 @@ struct headers_ctx {
 };
 
 #define H "headers"
+#define MID "Message ID" /* Rspamd's group name for the mid.lua rules */
 
 static const struct symbol_def headers_symbols[] = {
     {"MISSING_DATE", 1.0, H, "Date header is missing", 0},
@@ -39,16 +40,16 @@ static const struct symbol_def headers_symbols[] = {
     {"DATE_IN_PAST", 1.0, H, "Message date is far in the past (option: hours)", 0},
     {"MISSING_MID", 2.5, H, "Message-ID header is missing", 0},
     {"INVALID_MSGID", 1.7, H, "Message-ID is malformed", 0},
-    {"MID_MISSING_BRACKETS", 0.5, H, "Message-ID is missing <>'s", 0},
-    {"MID_RHS_NOT_FQDN", 0.5, H, "Message-ID domain is not a fully-qualified name", 0},
-    {"MID_CONTAINS_FROM", 1.0, H, "Message-ID contains the From address", 0},
-    {"MID_RHS_MATCH_FROM", 0.0, H, "Message-ID domain equals the From domain", 0},
-    {"MID_RHS_MATCH_FROMTLD", 0.0, H, "Message-ID domain matches the From registrable domain", 0},
+    {"MID_MISSING_BRACKETS", 0.5, MID, "Message-ID is missing <>'s", 0},
+    {"MID_RHS_NOT_FQDN", 0.5, MID, "Message-ID domain is not a fully-qualified name", 0},
+    {"MID_CONTAINS_FROM", 1.0, MID, "Message-ID contains the From address", 0},
+    {"MID_RHS_MATCH_FROM", 0.0, MID, "Message-ID domain equals the From domain", 0},
+    {"MID_RHS_MATCH_FROMTLD", 0.0, MID, "Message-ID domain matches the From registrable domain", 0},
     {"MISSING_SUBJECT", 2.0, H, "Subject header is missing or empty", 0},
-    {"SUBJ_ALL_CAPS", 3.0, H, "Subject is entirely in capital letters", 0},
-    {"LONG_SUBJ", 3.0, H, "Subject is too long", 0},
+    {"SUBJ_ALL_CAPS", 3.0, "subject", "Subject is entirely in capital letters", 0},
+    {"LONG_SUBJ", 3.0, "subject", "Subject is too long", 0},
     {"SUBJECT_ENDS_QUESTION", 1.0, H, "Subject of a non-reply ends with a question mark", 0},
-    {"SUBJECT_ENDS_EXCLAIM", 0.1, H, "Subject ends with an exclamation mark", 0},
+    {"SUBJECT_ENDS_EXCLAIM", 0.0, H, "Subject ends with an exclamation mark", 0},
     {"FAKE_REPLY", 1.0, H, "Subject starts with Re: but there is no In-Reply-To or References", 0},
     {"SUBJECT_NEEDS_ENCODING", 1.0, H, "Subject has raw 8-bit or control characters", 0},
     {"FROM_NEEDS_ENCODING", 1.0, H, "From has raw 8-bit or control characters", 0},
@@ -63,7 +64,7 @@ static const struct symbol_def headers_symbols[] = {
     {"REPLYTO_EXCESS_QP", 1.2, "excessqp", "Reply-To is QP-encoded but needs no encoding", 0},
     {"MISSING_MIME_VERSION", 2.0, H, "MIME message without MIME-Version", 0},
     {"MV_CASE", 0.5, H, "Mime-Version spelt with unusual case", 0},
-    {"MULTIPLE_UNIQUE_HEADERS", 5.0, H, "A header that must be unique is repeated (options: names)", 0},
+    {"MULTIPLE_UNIQUE_HEADERS", 7.0, H, "A header that must be unique is repeated (options: names)", 0},
     {"BROKEN_HEADERS", 10.0, H, "Header block structure is broken", 0},
     {"RCVD_COUNT_ZERO", 0.0, H, "No Received headers", 0},
     {"RCVD_COUNT_ONE", 0.0, H, "One Received header", 0},
@@ -75,18 +76,19 @@ static const struct symbol_def headers_symbols[] = {
     {"ONCE_RECEIVED", 0.1, H, "Exactly one Received header", 0},
     {"HAS_LIST_UNSUB", -0.01, H, "Has List-Unsubscribe header", 0},
     {"MAILLIST", -0.2, H, "Message comes from a mailing list (option: kind)", 0},
-    {"PRECEDENCE_BULK", 0.0, H, "Precedence: bulk", 0},
+    {"PRECEDENCE_BULK", 0.0, "upstream_spam_filters", "Precedence: bulk", 0},
     {"HAS_X_PRIO_ZERO", 0.0, H, "X-Priority 0", 0},
     {"HAS_X_PRIO_ONE", 0.0, H, "X-Priority 1", 0},
     {"HAS_X_PRIO_TWO", 0.0, H, "X-Priority 2", 0},
     {"HAS_X_PRIO_THREE", 0.0, H, "X-Priority 3-4", 0},
     {"HAS_X_PRIO_FIVE", 0.0, H, "X-Priority 5 or more", 0},
-    {"XM_UA_NO_VERSION", 0.01, H, "X-Mailer/User-Agent has no version", 0},
+    {"XM_UA_NO_VERSION", 0.01, "experimental", "X-Mailer/User-Agent has no version", 0},
     {"FORGED_MUA_OUTLOOK", 3.0, "mua", "Claims Outlook but the Message-ID does not match", 0},
-    {"FORGED_OUTLOOK_HTML", 5.0, "mua", "Claims Outlook but has only an HTML part", 0},
+    {"FORGED_OUTLOOK_HTML", 5.0, H, "Claims Outlook but has only an HTML part", 0},
 };
 
 #undef H
+#undef MID
 
 /* ---- small views over header values ---- */
 
@@ -132,10 +134,11 @@ static void check_date(struct task *task, const struct headers_ctx *ctx, const s
 static bool mid_char_ok(unsigned char c)
 {
     return !(c == '<' || c == '>' || c == '\\' || c == ' ' || c == '\t' || c == '\n' ||
-             c == '\r' || c == 0x0b || c >= 0x80);
+             c == '\r' || c == 0x0b);
 }
 
-/* Rspamd's sane_msgid: <?left@right>? with no space, brackets or 8-bit. */
+/* Rspamd's sane_msgid: <?left@right>? with no space or brackets.  8-bit
+ * bytes are allowed: internationalised (EAI) domains are legitimate. */
 static bool mid_is_sane(const char *p, size_t len)
 {
     if (len > 0 && p[0] == '<') {
@@ -266,6 +269,15 @@ static void subject_case_stats(const char *s, size_t *upper_r, size_t *lower_r, 
     }
 }
 
+/* Rspamd's subject_checks.lua weighs by length: min(1, chars * rate), so
+ * a short all-caps "FYI" costs little and a shouted sentence the full
+ * score.  The option is the length in characters. */
+static void insert_scaled(struct task *task, const char *name, size_t chars, double rate)
+{
+    double mult = (double)chars * rate;
+    task_insertf(task, name, mult < 1.0 ? mult : 1.0, "%zu", chars);
+}
+
 static void check_subject_text(struct task *task, const struct headers_ctx *ctx,
                                const struct message *msg, const char *subj)
 {
@@ -274,13 +286,10 @@ static void check_subject_text(struct task *task, const struct headers_ctx *ctx,
     size_t upper, lower, chars;
 
     subject_case_stats(stripped, &upper, &lower, &chars);
-    /* Rspamd fires on any all-upper subject; five letters at least keeps
-     * "FYI" and "RE: OK" quiet. */
-    if (lower == 0 && upper >= 5)
-        task_insert(task, "SUBJ_ALL_CAPS", 1.0, NULL);
-    subject_case_stats(subj, &upper, &lower, &chars);
+    if (lower == 0 && upper > 0)
+        insert_scaled(task, "SUBJ_ALL_CAPS", chars, 1.0 / 40.0);
     if ((double)chars > ctx->long_subject)
-        task_insert(task, "LONG_SUBJ", 1.0, NULL);
+        insert_scaled(task, "LONG_SUBJ", chars, 1.0 / 400.0);
 
     size_t len = strlen(subj);
     while (len > 0 && strchr(" \t\r\n", subj[len - 1]) != NULL)
@@ -369,13 +378,9 @@ static void check_encodings(struct task *task, const struct message *msg)
 
 /* ---- MIME-Version, unique headers, broken block ---- */
 
-static bool part_is(const struct mime_part *p, const char *type, const char *subtype)
-{
-    return heur_ieq(p->type, type) && heur_ieq(p->subtype, subtype);
-}
-
-/* Rspamd's CHECK_MIME: a plain 7-bit text message without
- * multipart/alternative may omit MIME-Version; anything else may not. */
+/* Rspamd 3.4's CHECK_MIME: MIME headers (Content-Type or
+ * Content-Transfer-Encoding) without MIME-Version.  A plain RFC 822 message
+ * with neither is fine. */
 static void check_mime_version(struct task *task, const struct message *msg)
 {
     if (message_header(msg, "MIME-Version") != NULL) {
@@ -386,40 +391,64 @@ static void check_mime_version(struct task *task, const struct message *msg)
             }
         return;
     }
-    if (msg->nparts == 0)
-        return;
-    bool ma = false, text = false, seven = false;
-    for (size_t i = 0; i < msg->nparts; i++) {
-        const struct mime_part *p = &msg->parts[i];
-        if (part_is(p, "multipart", "alternative"))
-            ma = true;
-        if (part_is(p, "text", "plain") || part_is(p, "text", "html")) {
-            text = true;
-            if (p->cte == NULL || heur_ieq(p->cte, "7bit"))
-                seven = true;
-        }
-    }
-    if (!(!ma && text && seven))
+    if (message_header(msg, "Content-Type") != NULL ||
+        message_header(msg, "Content-Transfer-Encoding") != NULL)
         task_insert(task, "MISSING_MIME_VERSION", 1.0, NULL);
 }
 
+static const char *const unique_headers[] = {
+    "Content-Type", "Content-Transfer-Encoding", "Date", "From", "Sender", "Reply-To",
+    "To", "Cc", "Bcc", "Message-ID", "In-Reply-To", "References", "Subject", NULL,
+};
+
+static bool is_unique_header(const char *name)
+{
+    for (size_t i = 0; unique_headers[i] != NULL; i++)
+        if (strcasecmp(unique_headers[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* Rspamd's weights: a second Date or Cc is a clumsy mailer, a second From
+ * or Content-Type a forgery.  The largest weight among the repeated names
+ * is the multiplier. */
+static const double unique_weights[] = {1.0, 1.0, 0.1, 1.0, 1.0, 1.0, 0.2, 0.1, 0.1, 0.7, 0.7, 0.3, 0.7};
+_Static_assert(sizeof(unique_weights) / sizeof(unique_weights[0]) + 1 ==
+                   sizeof(unique_headers) / sizeof(unique_headers[0]),
+               "one weight per unique header");
+
 static void check_unique(struct task *task, const struct message *msg)
 {
-    static const char *const unique[] = {
-        "Content-Type", "Content-Transfer-Encoding", "Date", "From", "Sender", "Reply-To",
-        "To", "Cc", "Bcc", "Message-ID", "In-Reply-To", "References", "Subject", NULL,
-    };
-    struct task_symbol *sym = NULL;
-    for (size_t i = 0; unique[i] != NULL; i++) {
-        if (message_header_count(msg, unique[i]) < 2)
+    const char *names[sizeof(unique_weights) / sizeof(unique_weights[0])];
+    size_t n = 0;
+    double mult = 0;
+    for (size_t i = 0; unique_headers[i] != NULL; i++) {
+        if (message_header_count(msg, unique_headers[i]) < 2)
             continue;
-        /* Rspamd multiplies by the number of repeated names; one weight
-         * is enough to say the block was hand-made. */
-        if (sym == NULL)
-            sym = task_insert(task, "MULTIPLE_UNIQUE_HEADERS", 1.0, unique[i]);
-        else
-            task_symbol_add_option(task, sym, unique[i], strlen(unique[i]));
+        if (unique_weights[i] > mult)
+            mult = unique_weights[i];
+        names[n++] = unique_headers[i];
     }
+    if (n == 0)
+        return;
+    struct task_symbol *sym = task_insert(task, "MULTIPLE_UNIQUE_HEADERS", mult, names[0]);
+    for (size_t i = 1; i < n && sym != NULL; i++)
+        task_symbol_add_option(task, sym, names[i], strlen(names[i]));
+}
+
+/* At most one count per unique name before a repeat answers true, so
+ * this stays linear however many headers there are. */
+static bool spaced_duplicate(const struct message *msg)
+{
+    for (const struct mime_header *h = msg->headers; h != NULL; h = h->next) {
+        if (h->raw == NULL || h->raw_len <= h->name_len ||
+            (h->raw[h->name_len] != ' ' && h->raw[h->name_len] != '\t') ||
+            !is_unique_header(h->name))
+            continue;
+        if (message_header_count(msg, h->name) > 1)
+            return true;
+    }
+    return false;
 }
 
 /* ---- Received, lists, priority, mailer ---- */
@@ -462,8 +491,7 @@ static const char *maillist_kind(const struct message *msg)
 
     if (message_header(msg, "X-Mailman-Version") != NULL && list_id != NULL)
         return "mailman";
-    if (mlist != NULL && (str_isearch(mlist, strlen(mlist), "ezmlm", 5) >= 0 ||
-                          str_isearch(mlist, strlen(mlist), "contact", 7) >= 0))
+    if (mlist != NULL && str_isearch(mlist, strlen(mlist), "ezmlm", 5) >= 0)
         return "ezmlm";
     if (message_header(msg, "X-Google-Loop") != NULL || value_ends_with(list_id, "googlegroups.com"))
         return "googlegroups";
@@ -533,8 +561,10 @@ static bool run_of(const char *p, size_t n, const char *set)
     return true;
 }
 
-/* The Message-ID without <> and surrounding space, split at the last '@'. */
-static bool mid_local(const struct message *msg, const char **p_r, size_t *len_r)
+/* The Message-ID without <> and surrounding space: *p_r and *len_r the whole,
+ * *local_len_r the part before the last '@'.  Not NUL-terminated. */
+static bool mid_local(const struct message *msg, const char **p_r, size_t *len_r,
+                      size_t *local_len_r)
 {
     const struct mime_header *h = message_header(msg, "Message-ID");
     if (h == NULL)
@@ -546,6 +576,8 @@ static bool mid_local(const struct message *msg, const char **p_r, size_t *len_r
         p++;
         len--;
     }
+    if (len > 0 && p[len - 1] == '>')
+        len--;
     const char *at = NULL;
     for (size_t i = 0; i < len; i++)
         if (p[i] == '@')
@@ -553,7 +585,8 @@ static bool mid_local(const struct message *msg, const char **p_r, size_t *len_r
     if (at == NULL)
         return false;
     *p_r = p;
-    *len_r = (size_t)(at - p);
+    *len_r = len;
+    *local_len_r = (size_t)(at - p);
     return true;
 }
 
@@ -599,16 +632,15 @@ static void check_forged_outlook(struct task *task, const struct message *msg)
         strcmp(xm, "Microsoft Outlook Express 6.00.3790.3959") == 0)
         return;
     const char *l;
-    size_t n;
-    if (!mid_local(msg, &l, &n)) {
+    size_t n, all;
+    if (!mid_local(msg, &l, &all, &n)) {
         task_insert(task, "FORGED_MUA_OUTLOOK", 1.0, NULL);
         return;
     }
     if ((n == 32 && run_of(l, n, UHEX)) || mid_is_oe(l, n) || mid_unusable(msg, l, n))
         return;
     if (oe) {
-        const char *rhs = l + n + 1;
-        if (n == 27 && strncasecmp(rhs, "hotmail.com", 11) == 0)
+        if (n == 27 && str_ieq(l + n + 1, all - n - 1, "hotmail.com", 11))
             return;
     } else if ((n >= 3 && strncmp(l, "!~!", 3) == 0) || (n >= 36 && n <= 40 && run_of(l, n, UHEX))) {
         return;
@@ -655,7 +687,7 @@ static int headers_scan(struct task *task, void *vctx)
     check_encodings(task, msg);
     check_mime_version(task, msg);
     check_unique(task, msg);
-    if (msg->header_block_broken && msg->body_len > 0)
+    if ((msg->header_block_broken && msg->body_len > 0) || spaced_duplicate(msg))
         task_insert(task, "BROKEN_HEADERS", 1.0, NULL);
     check_received(task, msg);
     check_lists(task, msg);

@@ -1,7 +1,7 @@
 /*
  * Helpers for the heuristic modules: configuration reading that tolerates a
  * missing section, byte-class tests, address spotting in free text, UTF-8
- * decoding, organisational domains and an edit distance.
+ * decoding and organisational domains.
  *
  * Owns one process-wide libpsl context, loaded once by heur_psl_init() and
  * kept for the life of the process (workers inherit it read-only).  Refuses
@@ -218,39 +218,4 @@ const char *heur_esld(const char *domain)
         return domain;
     }
     return esld_fallback(domain);
-}
-
-size_t heur_levenshtein(const char *a, size_t alen, const char *b, size_t blen, size_t max)
-{
-    size_t row[257];
-
-    if (alen > 256)
-        alen = 256;
-    if (blen > 256)
-        blen = 256;
-    if ((alen > blen ? alen - blen : blen - alen) > max)
-        return max + 1;
-    for (size_t j = 0; j <= blen; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= alen; i++) {
-        size_t diag = row[0], best;
-        row[0] = i;
-        best = row[0];
-        for (size_t j = 1; j <= blen; j++) {
-            size_t up = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
-            size_t v = diag + cost;
-            if (up + 1 < v)
-                v = up + 1;
-            if (row[j - 1] + 1 < v)
-                v = row[j - 1] + 1;
-            row[j] = v;
-            diag = up;
-            if (v < best)
-                best = v;
-        }
-        if (best > max)
-            return max + 1;
-    }
-    return row[blen] > max ? max + 1 : row[blen];
 }

@@ -4,8 +4,8 @@
  * Small helpers shared by the heuristic modules (headers.c, mime_types.c,
  * urls.c, gtube.c): reading `enabled` and numeric thresholds from a module
  * section that may be NULL, byte-class tests on length-carrying input,
- * finding an e-mail address inside free text, UTF-8 decoding, organisational
- * domains (libpsl) and a bounded Levenshtein distance.  Nothing here keeps
+ * finding an e-mail address inside free text, UTF-8 decoding and
+ * organisational domains (libpsl).  Nothing here keeps
  * per-task state.
  */
 #include <stdbool.h>
@@ -43,10 +43,5 @@ void heur_psl_init(void);
 /* Registrable domain (eSLD) of a lower-case domain: a pointer into `domain`,
  * or `domain` itself when unknown. */
 const char *heur_esld(const char *domain);
-
-/* Levenshtein distance between two byte strings, cut off at `max` (returns
- * max + 1 when larger).  Strings longer than 256 bytes are compared on
- * their first 256 bytes. */
-size_t heur_levenshtein(const char *a, size_t alen, const char *b, size_t blen, size_t max);
 
 #endif

@@ -43,53 +43,82 @@ static const struct symbol_def mime_types_symbols[] = {
     {"MIME_GOOD", -0.1, MT, "Known content types (options: types)", 0},
     {"MIME_UNKNOWN", 0.1, MT, "Unknown content types (options: types)", 0},
     {"MIME_BAD", 1.0, MT, "Dangerous content types (options: types)", 0},
-    {"MIME_TRACE", 0.0, MT, "MIME structure: part index and verdict (+ good, ~ unknown, - bad)", 0},
-    {"MIME_BAD_EXTENSION", 1.0, MT, "Attachment with a dangerous extension (option: ext)", 0},
+    {"MIME_TRACE", 0.0, MT, "MIME structure: part index and verdict (+ good, ~ neutral/unknown, - bad)", 0},
+    {"MIME_BAD_EXTENSION", 2.0, MT, "Attachment with a dangerous extension (option: ext)", 0},
     {"MIME_DOUBLE_BAD_EXTENSION", 3.0, MT, "Attachment name hides a dangerous extension (x.pdf.exe)", 0},
     {"MIME_HTML_ONLY", 0.2, H, "Message has only HTML text", 0},
     {"MIME_MA_MISSING_TEXT", 2.0, H, "multipart/alternative without a text/plain part", 0},
     {"MIME_MA_MISSING_HTML", 1.0, H, "multipart/alternative without a text/html part", 0},
-    {"MIME_BASE64_TEXT", 0.1, H, "A text part is base64-encoded", 0},
-    {"MIME_BASE64_TEXT_BOGUS", 1.0, H, "A base64 text part holds only 7-bit text", 0},
-    {"HAS_ATTACHMENT", 0.0, H, "Message has attachments", 0},
-    {"CTYPE_MIXED_BOGUS", 0.1, H, "multipart/mixed with fewer than 3 parts in total", 0},
+    {"MIME_BASE64_TEXT", 0.1, "mime", "A text part is base64-encoded", 0},
+    {"MIME_BASE64_TEXT_BOGUS", 1.0, "mime", "A base64 text part holds only 7-bit text", 0},
+    {"HAS_ATTACHMENT", 0.0, "body", "Message has attachments", 0},
+    {"CTYPE_MIXED_BOGUS", 1.0, "mime", "multipart/mixed with fewer than 3 parts in total", 0},
     {"BROKEN_CONTENT_TYPE", 1.5, H, "A part has a malformed Content-Type", 0},
     {"MIME_HEADER_CTYPE_ONLY", 2.0, H, "Content-Type without any other MIME header", 0},
-    {"R_BAD_CTE_7BIT", 3.0, H, "Text declared 7bit contains 8-bit bytes", 0},
-    {"R_MISSING_CHARSET", 2.5, H, "8-bit text without a declared charset", 0},
+    {"R_BAD_CTE_7BIT", 3.5, H, "8-bit text without an 8bit Content-Transfer-Encoding (options: cte, utf8)", 0},
+    {"R_MISSING_CHARSET", 0.5, H, "text/plain without charset and not 7bit", 0},
     {"R_BAD_CHARSET", 0.5, H, "A text part declares an unknown charset (option)", 0},
     {"R_MIXED_CHARSET", 5.0, H, "Words mix Latin with Cyrillic or Greek letters (option: ratio)", 0},
-    {"R_PARTS_DIFFER", 1.0, H, "Text and HTML alternatives differ a lot (option: percent)", 0},
-    {"R_EMPTY_IMAGE", 2.0, H, "HTML part is an image with almost no text", 0},
+    {"R_PARTS_DIFFER", 1.0, "body", "Text and HTML alternatives differ a lot (option: percent)", 0},
+    {"R_EMPTY_IMAGE", 2.0, "html", "HTML part is an image with almost no text", 0},
 };
 
 #undef MT
 #undef H
 
-/* Rspamd's default bad_extensions (mime_types plugin), plus script hosts. */
+/* Rspamd 3.4's default bad_extensions (mime_types plugin). */
 static const struct bad_ext default_bad_ext[] = {
-    {"bat", 2}, {"com", 2}, {"exe", 1}, {"iso", 4}, {"jar", 2}, {"lnk", 4}, {"scr", 4},
-    {"htm", 4}, {"html", 4}, {"shtm", 4}, {"shtml", 4}, {"vbs", 4}, {"wsf", 4}, {"hta", 4},
-    {"pif", 4}, {"cpl", 4}, {"js", 2},
+    {"bat", 2}, {"com", 2}, {"exe", 1}, {"iso", 4}, {"jar", 2}, {"lnk", 4},
+    {"scr", 4}, {"ace", 4}, {"arj", 2}, {"cab", 3}, {"ade", 2}, {"adp", 2},
+    {"chm", 2}, {"cmd", 2}, {"cpl", 2}, {"ins", 2}, {"isp", 2}, {"js", 2},
+    {"jse", 2}, {"lib", 2}, {"mde", 2}, {"msc", 2}, {"msi", 2}, {"msp", 2},
+    {"mst", 2}, {"nsh", 2}, {"pif", 2}, {"sct", 2}, {"shb", 2}, {"sys", 2},
+    {"vb", 2}, {"vbe", 2}, {"vbs", 2}, {"vxd", 2}, {"wsc", 2}, {"wsh", 2},
+    {"app", 2}, {"asp", 2}, {"bas", 2}, {"cnt", 2}, {"csh", 2}, {"diagcab", 2},
+    {"fxp", 2}, {"gadget", 2}, {"grp", 2}, {"hlp", 2}, {"hpj", 2}, {"inf", 2},
+    {"its", 2}, {"jnlp", 2}, {"ksh", 2}, {"mad", 2}, {"maf", 2}, {"mag", 2},
+    {"mam", 2}, {"maq", 2}, {"mar", 2}, {"mas", 2}, {"mat", 2}, {"mau", 2},
+    {"mav", 2}, {"maw", 2}, {"mcf", 2}, {"mda", 2}, {"mdb", 2}, {"mdt", 2},
+    {"mdw", 2}, {"mdz", 2}, {"msh", 2}, {"msh1", 2}, {"msh2", 2}, {"mshxml", 2},
+    {"msh1xml", 2}, {"msh2xml", 2}, {"msu", 2}, {"ops", 2}, {"osd", 2}, {"pcd", 2},
+    {"pl", 2}, {"plg", 2}, {"prf", 2}, {"prg", 2}, {"printerexport", 2}, {"ps1", 2},
+    {"ps1xml", 2}, {"ps2", 2}, {"ps2xml", 2}, {"psc1", 2}, {"psc2", 2}, {"psd1", 2},
+    {"psdm1", 2}, {"pst", 2}, {"reg", 2}, {"scf", 2}, {"shs", 2}, {"theme", 2},
+    {"url", 2}, {"vbp", 2}, {"vsmacros", 2}, {"vsw", 2}, {"webpnp", 2}, {"website", 2},
+    {"ws", 2}, {"xbap", 2}, {"xll", 2}, {"xnk", 2},
 };
 
-/* Extensions a "double extension" lure pretends to be. */
-static const char *const lure_ext[] = {
-    "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "rtf", "jpg", "jpeg", "png",
-    "gif", "zip", "rar", "mp3", "mp4", "avi", "mov", "htm", "html", NULL,
+/* The non-neutral entries of Rspamd 3.4's stock maps.d/mime_types.inc:
+ * negative = good (MIME_GOOD times -score), positive = bad (MIME_BAD times
+ * score).  Every other registered type scores 0 there: neutral, traced as
+ * "~" without a symbol. */
+struct ctype_score {
+    const char *ct;
+    int score;
 };
 
-static const char *const good_types[] = {
-    "text/plain", "text/html", "text/calendar", "text/rfc822-headers", "text/enriched",
-    "message/rfc822", "message/delivery-status", "message/disposition-notification",
-    "application/pgp-signature", "application/pgp-encrypted", "application/pkcs7-signature",
-    "application/x-pkcs7-signature", "application/pgp-keys", NULL,
+static const struct ctype_score ctype_scores[] = {
+    {"text/plain", -1},           {"multipart/alternative", -1},   {"multipart/mixed", -1},
+    {"multipart/related", -1},    {"multipart/signed", -2},        {"multipart/encrypted", -2},
+    {"application/pkcs7-mime", -1}, {"application/pkcs7-signature", -1},
+    {"multipart/appledouble", 2}, {"multipart/byteranges", 2},     {"multipart/example", 2},
+    {"multipart/form-data", 2},   {"multipart/header-set", 2},     {"multipart/voice-message", 2},
+    {"multipart/x-mixed-replace", 2},
 };
 
-static const char *const bad_types[] = {
-    "application/x-msdownload", "application/x-ms-dos-executable", "application/x-msdos-program",
-    "application/x-dosexec", "application/hta", "application/x-ms-shortcut", NULL,
-};
+/* Neutral: a registered top-level type with a non-experimental subtype
+ * (the map lists the IANA registry); anything else is unknown. */
+static bool ctype_registered(const struct mime_part *p)
+{
+    static const char *const tops[] = {"application", "audio", "font", "image", "message",
+                                       "model", "multipart", "text", "video", NULL};
+    if (p->type == NULL || p->subtype == NULL || heur_istarts(p->subtype, "x-"))
+        return false;
+    for (size_t i = 0; tops[i] != NULL; i++)
+        if (strcasecmp(p->type, tops[i]) == 0)
+            return true;
+    return false;
+}
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -101,13 +130,37 @@ static bool in_list(const char *const *list, const char *s)
 
 /* ---- content types ---- */
 
-static char part_verdict(const struct mime_part *p, const char *ct)
+/* A part without Content-Type is text/plain by RFC 2045, and Rspamd counts
+ * it as such (good) unless the part has a Content-Transfer-Encoding
+ * header, when it traces it "~" without a symbol. */
+static bool type_missing_is_plain(const struct message *msg, size_t i)
 {
-    if (p->is_multipart || p->type_missing)
-        return '+';
-    if (in_list(bad_types, ct))
-        return '-';
-    return in_list(good_types, ct) ? '+' : '~';
+    if (i == 0)
+        return message_header(msg, "Content-Transfer-Encoding") == NULL;
+    for (const struct mime_header *h = msg->parts[i].headers; h != NULL; h = h->next)
+        if (strcasecmp(h->name, "Content-Transfer-Encoding") == 0)
+            return false;
+    return true;
+}
+
+/* Verdict of a part's type: '+' good, '-' bad, '~' neutral or unknown;
+ * *score_r is the map score (0 for neutral), *unknown_r set when the type
+ * is not registered at all. */
+static char part_verdict(const struct mime_part *p, const char *ct, bool ctype_default_plain,
+                         int *score_r, bool *unknown_r)
+{
+    *score_r = 0;
+    *unknown_r = false;
+    if (p->type_missing && !ctype_default_plain)
+        return '~';              /* Rspamd traces it without a symbol */
+    for (size_t i = 0; i < sizeof(ctype_scores) / sizeof(ctype_scores[0]); i++) {
+        if (strcasecmp(ctype_scores[i].ct, ct) == 0) {
+            *score_r = ctype_scores[i].score;
+            return *score_r < 0 ? '+' : '-';
+        }
+    }
+    *unknown_r = !ctype_registered(p);
+    return '~';
 }
 
 static const struct bad_ext *bad_ext_find(const struct mime_types_ctx *ctx, const char *ext,
@@ -119,38 +172,67 @@ static const struct bad_ext *bad_ext_find(const struct mime_types_ctx *ctx, cons
     return NULL;
 }
 
-static void check_filename(struct task *task, const struct mime_types_ctx *ctx, const char *name)
+/* The extension before position `end` (exclusive) of name: *ext_r and its
+ * length, or false. */
+static bool ext_before(const char *name, size_t end, const char **ext_r, size_t *len_r)
+{
+    size_t i = end;
+    while (i > 0 && name[i - 1] != '.')
+        i--;
+    if (i <= 1 || i == end || end - i > 32)
+        return false;
+    *ext_r = name + i;
+    *len_r = end - i;
+    return true;
+}
+
+static double bad_ext_weight(const struct mime_types_ctx *ctx, const char *ext, size_t len)
+{
+    const struct bad_ext *b = bad_ext_find(ctx, ext, len);
+    return b != NULL && b->weight > 0 ? b->weight : 0;
+}
+
+/* A next-to-last extension counts when it looks like one: 1-4 characters
+ * and not a number such as "1" or "2)" of "report.2).exe". */
+static bool plausible_ext(const char *e, size_t len)
+{
+    size_t digits = 0;
+    if (len == 0 || len > 4)
+        return false;
+    while (digits < len && e[digits] >= '0' && e[digits] <= '9')
+        digits++;
+    if (digits == len || (digits > 0 && digits == len - 1 && (e[digits] == ']' || e[digits] == ')')))
+        return false;
+    return true;
+}
+
+/* Rspamd's check_extension: a bad last extension, or a bad next-to-last
+ * one ("photo.scr.xz"), and worse when both are there.  Returns whether the
+ * part was judged bad. */
+static bool check_filename(struct task *task, const struct mime_types_ctx *ctx, const char *name)
 {
     size_t len = strlen(name);
+    const char *ext, *ext2 = NULL;
+    size_t elen, e2len = 0;
+
     while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '.'))
         len--;
-    const char *dot = NULL, *prev = NULL;
-    for (size_t i = 0; i < len; i++)
-        if (name[i] == '.') {
-            prev = dot;
-            dot = name + i;
-        }
-    if (dot == NULL)
-        return;
-    const char *ext = dot + 1;
-    size_t elen = len - (size_t)(ext - name);
-    const struct bad_ext *b = bad_ext_find(ctx, ext, elen);
-    if (b == NULL || b->weight <= 0)
-        return;
-    if (prev != NULL) {
-        char lure[16];
-        size_t llen = (size_t)(dot - prev - 1);
-        if (llen > 0 && llen < sizeof(lure)) {
-            memcpy(lure, prev + 1, llen);
-            lure[llen] = '\0';
-            if (in_list(lure_ext, lure)) {
-                task_insertf(task, "MIME_DOUBLE_BAD_EXTENSION", 1.0, ".%s.%.*s", lure, (int)elen,
-                             ext);
-                return;
-            }
-        }
+    if (!ext_before(name, len, &ext, &elen))
+        return false;
+    bool has2 = ext_before(name, (size_t)(ext - name) - 1, &ext2, &e2len);
+    double w1 = bad_ext_weight(ctx, ext, elen);
+    double w2 = has2 ? bad_ext_weight(ctx, ext2, e2len) : 0;
+    if (w1 <= 0 && w2 <= 0)
+        return false;
+    if (has2 && plausible_ext(ext2, e2len)) {
+        task_insertf(task, "MIME_DOUBLE_BAD_EXTENSION", w1 > w2 ? w1 : w2, ".%.*s.%.*s",
+                     (int)e2len, ext2, (int)elen, ext);
+        return true;
     }
-    task_insertf(task, "MIME_BAD_EXTENSION", b->weight, "%.*s", (int)elen, ext);
+    if (w1 <= 0)
+        return false;
+    task_insertf(task, "MIME_BAD_EXTENSION", w1, "%.*s", (int)elen, ext);
+    return true;
 }
 
 static void check_types(struct task *task, const struct mime_types_ctx *ctx,
@@ -161,20 +243,27 @@ static void check_types(struct task *task, const struct mime_types_ctx *ctx,
         const struct mime_part *p = &msg->parts[i];
         const char *ct = arena_printf(task->arena, "%s/%s", p->type != NULL ? p->type : "text",
                                       p->subtype != NULL ? p->subtype : "plain");
-        char v = part_verdict(p, ct);
+        str_lower((char *)ct, strlen(ct));
+        int score;
+        bool unknown;
+        char v = part_verdict(p, ct, type_missing_is_plain(msg, i), &score, &unknown);
+        if (score < 0)
+            task_insert(task, "MIME_GOOD", (double)-score, ct);
+        else if (score > 0)
+            task_insert(task, "MIME_BAD", (double)score, ct);
+        else if (unknown)
+            task_insert(task, "MIME_UNKNOWN", 1.0, ct);
+        /* A dangerous file name marks the part bad in the trace. */
+        if (p->filename != NULL && check_filename(task, ctx, p->filename))
+            v = '-';
         char opt[32];
         int n = snprintf(opt, sizeof(opt), "%zu:%c", i, v);
         if (trace == NULL)
             trace = task_insert(task, "MIME_TRACE", 1.0, opt);
         else
             task_symbol_add_option(task, trace, opt, (size_t)n);
-        if (!p->is_multipart)
-            task_insert(task, v == '+' ? "MIME_GOOD" : v == '-' ? "MIME_BAD" : "MIME_UNKNOWN", 1.0,
-                        ct);
         if (p->is_attachment)
             task_insert(task, "HAS_ATTACHMENT", 1.0, NULL);
-        if (p->filename != NULL)
-            check_filename(task, ctx, p->filename);
     }
 }
 
@@ -317,6 +406,45 @@ static void check_ctype_headers(struct task *task, const struct message *msg)
 
 /* ---- transfer encodings and charsets of text parts ---- */
 
+/* Charsets whose encoded form is 7-bit although the text is not. */
+static bool charset_7bit_encoding(const char *cs)
+{
+    return cs != NULL && (heur_istarts(cs, "iso-2022") || heur_ieq(cs, "utf-7") ||
+                          heur_istarts(cs, "hz-gb"));
+}
+
+/* Whether the encoded content of a text part has 8-bit bytes.  The MIME
+ * layer keeps no raw bytes per part, so: for a single-part message look at
+ * the body; otherwise, without transfer decoding (7bit or no CTE), non-ASCII
+ * decoded text can only come from 8-bit input unless the charset is a 7-bit
+ * encoding such as ISO-2022-JP. */
+static bool part_raw_8bit(const struct message *msg, const struct mime_part *p,
+                          const struct text_part *tp)
+{
+    if (msg->nparts == 1)
+        return heur_has_8bit(msg->body, msg->body_len);
+    if (p->cte != NULL && !heur_ieq(p->cte, "7bit"))
+        return false;
+    if (p->cte_bad)
+        return true;
+    return tp->utf8 != NULL && !charset_7bit_encoding(p->charset) &&
+           heur_has_8bit(tp->utf8, tp->utf8_len);
+}
+
+/* Rspamd's R_BAD_CTE_7BIT: 8-bit bytes where the CTE is not 8bit; weighed
+ * 0.3 for UTF-8, which too many mailers send as "7bit". */
+static void check_bad_cte(struct task *task, const struct message *msg, const struct mime_part *p,
+                          const struct text_part *tp)
+{
+    if (heur_ieq(p->cte, "8bit") || heur_ieq(p->cte, "binary") || !part_raw_8bit(msg, p, tp))
+        return;
+    bool utf8 = heur_ieq(p->charset, "utf-8");
+    struct task_symbol *sym =
+        task_insert(task, "R_BAD_CTE_7BIT", utf8 ? 0.3 : 1.0, p->cte != NULL ? p->cte : "7bit");
+    if (sym != NULL && utf8)
+        task_symbol_add_option(task, sym, "utf8", 4);
+}
+
 static void check_text_encodings(struct task *task, const struct message *msg)
 {
     static const char *const harmless[] = {"unknown-8bit", "x-unknown", "unknown", "default",
@@ -332,10 +460,11 @@ static void check_text_encodings(struct task *task, const struct message *msg)
             if (tp->utf8 != NULL && !has8)
                 task_insert(task, "MIME_BASE64_TEXT_BOGUS", 1.0, NULL);
         }
-        bool raw8 = msg->nparts == 1 && heur_has_8bit(msg->body, msg->body_len);
-        if (heur_ieq(p->cte, "7bit") && (p->cte_bad || raw8))
-            task_insert(task, "R_BAD_CTE_7BIT", 1.0, NULL);
-        if (p->charset == NULL && p->cte != NULL && !heur_ieq(p->cte, "7bit") && has8)
+        check_bad_cte(task, msg, p, tp);
+        /* Rspamd: text/plain, no charset, CTE other than 7bit (an absent
+         * CTE is judged by the content), something to read. */
+        if (p->charset == NULL && part_is(p, "text", "plain") && !tp->empty &&
+            ((p->cte != NULL && !heur_ieq(p->cte, "7bit")) || (p->cte == NULL && has8)))
             task_insert(task, "R_MISSING_CHARSET", 1.0, NULL);
         if (p->charset != NULL && p->charset_bad && !in_list(harmless, p->charset))
             task_insert(task, "R_BAD_CHARSET", 1.0, p->charset);
@@ -460,24 +589,32 @@ static void parts_differ(struct task *task, const struct text_part *t1, const st
     task_insertf(task, "R_PARTS_DIFFER", mult, "%.1f%%", nd * 100.0);
 }
 
+static bool part_below(const struct message *msg, size_t part, size_t ancestor)
+{
+    for (int p = msg->parts[part].parent; p >= 0 && (size_t)p < msg->nparts; p = msg->parts[p].parent)
+        if ((size_t)p == ancestor)
+            return true;
+    return false;
+}
+
+/* The plain alternative is a direct child of the multipart/alternative;
+ * the HTML one may sit in a multipart/related below it. */
 static void check_parts_differ(struct task *task, const struct message *msg)
 {
     for (size_t i = 0; i < msg->nparts; i++) {
         if (!part_is(&msg->parts[i], "multipart", "alternative"))
             continue;
         const struct text_part *plain = NULL, *html = NULL;
-        size_t n = 0;
         for (size_t j = 0; j < msg->ntext_parts; j++) {
             const struct text_part *tp = &msg->text_parts[j];
-            if (tp->part >= msg->nparts || msg->parts[tp->part].parent != (int)i)
+            if (tp->part >= msg->nparts)
                 continue;
-            n++;
-            if (tp->html)
-                html = tp;
-            else
+            if (!tp->html && plain == NULL && msg->parts[tp->part].parent == (int)i)
                 plain = tp;
+            else if (tp->html && html == NULL && part_below(msg, tp->part, i))
+                html = tp;
         }
-        if (n == 2 && plain != NULL && html != NULL) {
+        if (plain != NULL && html != NULL) {
             parts_differ(task, plain, html);
             return;
         }

@@ -28,10 +28,10 @@ struct urls_ctx {
 
 static const struct symbol_def urls_symbols[] = {
     {"R_SUSPICIOUS_URL", 5.0, "url", "Obfuscated or suspicious URL (option: host)", SYMBOL_ONE_SHOT},
-    {"HTTP_TO_IP", 1.0, "url", "HTTP link to a bare IP address", 0},
+    {"HTTP_TO_IP", 1.0, "html", "An HTML anchor points to an IP address", 0},
     {"PHISHING", 4.0, "phishing", "Link text shows another site than the link (option: shown->real)", 0},
-    {"HAS_ONION_URI", 0.0, "url", "Link to a Tor .onion host", 0},
-    {"HAS_DATA_URI", 0.0, "url", "Message has a data: URI", 0},
+    {"HAS_ONION_URI", 0.0, "experimental", "Link to a Tor .onion host", 0},
+    {"HAS_DATA_URI", 0.0, "html", "Message has a data: URI", 0},
 };
 
 /* The userinfo of "scheme://user@host/..." looks like a host name:
@@ -76,6 +76,98 @@ static size_t domain_distance(const char *a, const char *b)
     return row[lb];
 }
 
+#define LEAF_DEPTH_MAX 4
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* One layer of %XX decoding of [p, p+len) into the arena. */
+static char *pct_decode(struct arena *arena, const char *p, size_t len)
+{
+    char *out = arena_alloc(arena, len + 1), *o = out;
+    for (size_t i = 0; i < len; i++) {
+        int h1, h2;
+        if (p[i] == '%' && i + 2 < len && (h1 = hexval(p[i + 1])) >= 0 &&
+            (h2 = hexval(p[i + 2])) >= 0) {
+            *o++ = (char)((h1 << 4) | h2);
+            i += 2;
+        } else {
+            *o++ = p[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The URL a redirector link leads to when its query carries exactly one
+ * URL (decoded layer by layer, LEAF_DEPTH_MAX layers at most): NULL when
+ * there is none, several, or too many layers, so such links are judged on
+ * their own host. */
+static const char *redirect_leaf(struct arena *arena, const char *url)
+{
+    const char *cur = url;
+    for (unsigned depth = 0; depth <= LEAF_DEPTH_MAX; depth++) {
+        const char *q = strchr(cur, '?');
+        const char *found = NULL;
+        size_t nfound = 0;
+        while (q != NULL) {
+            /* Each parameter is looked at once: linear in the URL length. */
+            const char *amp = strchr(q + 1, '&');
+            size_t plen = amp != NULL ? (size_t)(amp - q) : strlen(q);
+            const char *v = memchr(q, '=', plen);
+            if (v != NULL) {
+                size_t vl = plen - (size_t)(v + 1 - q);
+                char *dec = pct_decode(arena, v + 1, vl);
+                if (strncasecmp(dec, "http://", 7) == 0 || strncasecmp(dec, "https://", 8) == 0) {
+                    found = dec;
+                    nfound++;
+                }
+            }
+            q = amp;
+        }
+        if (nfound > 1)
+            return NULL;
+        if (nfound == 0)
+            return depth == 0 ? NULL : cur;
+        cur = found;
+    }
+    return NULL;
+}
+
+/* Lower-case host of an absolute http(s) URL, in the arena. */
+static char *url_host(struct arena *arena, const char *url)
+{
+    const char *p = strstr(url, "://");
+    if (p == NULL)
+        return NULL;
+    p += 3;
+    size_t n = strcspn(p, "/?#:");
+    const char *at = memchr(p, '@', n);
+    if (at != NULL) {
+        n -= (size_t)(at + 1 - p);
+        p = at + 1;
+    }
+    char *h = arena_strndup(arena, p, n);
+    str_lower(h, n);
+    return h;
+}
+
+/* davidaustinroses.com vs davidaustinroses.co.za: the same name under
+ * another public suffix is the same owner more often than not. */
+static bool same_label(const char *a, const char *b)
+{
+    size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
 static void check_phishing(struct task *task, const struct mime_url *u)
 {
     if (u->anchor_host == NULL || u->host == NULL || u->host[0] == '\0')
@@ -87,7 +179,11 @@ static void check_phishing(struct task *task, const struct mime_url *u)
     if (shown[0] == '\0' || strcmp(shown, u->host) == 0)
         return;
     const char *a = heur_esld(shown), *b = heur_esld(u->host);
-    if (strcmp(a, b) == 0)
+    if (strcmp(a, b) == 0 || same_label(a, b))
+        return;
+    const char *leaf = u->url != NULL ? redirect_leaf(task->arena, u->url) : NULL;
+    const char *leaf_host = leaf != NULL ? url_host(task->arena, leaf) : NULL;
+    if (leaf_host != NULL && strcmp(heur_esld(leaf_host), a) == 0)
         return;
     double dist = 2.0 * (double)domain_distance(a, b) / (double)(strlen(a) + strlen(b));
     double weight = 1.0;
@@ -105,8 +201,11 @@ static void check_url(struct task *task, const struct urls_ctx *ctx, const struc
     if ((u->flags & (URL_HOST_NUMERIC | URL_OBFUSCATED)) ||
         ((u->flags & URL_HAS_USER) && userinfo_looks_like_host(u->url)))
         task_insert(task, "R_SUSPICIOUS_URL", 1.0, host);
-    if ((u->flags & URL_HOST_IP) && u->scheme != NULL &&
-        (strcmp(u->scheme, "http") == 0 || strcmp(u->scheme, "https") == 0))
+    /* Rspamd: an HTML anchor to a dotted IPv4 address (images and text
+     * URLs do not count). */
+    if ((u->flags & URL_HOST_IP) && (u->flags & URL_FROM_HTML) && !(u->flags & URL_IMAGE) &&
+        u->scheme != NULL && (strcmp(u->scheme, "http") == 0 || strcmp(u->scheme, "https") == 0) &&
+        host[0] != '\0' && strspn(host, "0123456789.") == strlen(host))
         task_insert(task, "HTTP_TO_IP", 1.0, host);
     size_t hl = strlen(host);
     if (hl > 6 && strcmp(host + hl - 6, ".onion") == 0)

@@ -50,6 +50,10 @@ static void test_cases(void **state)
             assert_int_equal(t->passthrough->action, g->want_action);
             assert_string_equal(t->passthrough->message, "Gtube pattern");
             assert_false(t->passthrough->least);
+            assert_true(t->is_skipped);
+            assert_true((t->flags & TASK_SKIP) != 0);
+            if (g->want_action == ACTION_REJECT)
+                assert_true(t->passthrough->score == 15.0);
         }
         task_free(&t);
         arena_free(&cfg_arena);

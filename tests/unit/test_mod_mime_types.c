@@ -24,7 +24,7 @@ static const struct mod_case cases[] = {
      .want = {"MIME_GOOD"},
      .not_want = {"R_PARTS_DIFFER", "MIME_MA_MISSING_TEXT", "MIME_MA_MISSING_HTML",
                   "MIME_HTML_ONLY"},
-     .want_opt = "MIME_TRACE=2:+"},
+     .want_opt = "MIME_TRACE=2:~"},
     {.name = "alternative that differs",
      .eml = ALT("Hello Bob, the meeting is at ten in room four.",
                 "<p>Cheap pills online best prices click here now friend</p>"),
@@ -46,6 +46,15 @@ static const struct mod_case cases[] = {
                 "0J/RgNC40LLQtdGCINC80LjRgAo=\n",
      .want = {"MIME_BASE64_TEXT"},
      .not_want = {"MIME_BASE64_TEXT_BOGUS"}},
+    {.name = "utf-8 in 7bit weighs less",
+     .eml = HDR "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 7bit\n\n"
+                "Caf\xc3\xa9\n",
+     .want = {"R_BAD_CTE_7BIT"},
+     .want_opt = "R_BAD_CTE_7BIT=utf8"},
+    {.name = "8-bit declared 8bit",
+     .eml = HDR "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                "Caf\xc3\xa9\n",
+     .not_want = {"R_BAD_CTE_7BIT", "R_MISSING_CHARSET"}},
     {.name = "8-bit in 7bit",
      .eml = HDR "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 7bit\n\n"
                 "Caf\xe9 cr\xe8me\n",
@@ -67,20 +76,65 @@ static const struct mod_case cases[] = {
                 "--b\nContent-Type: application/octet-stream\n"
                 "Content-Disposition: attachment; filename=\"setup.exe\"\n"
                 "Content-Transfer-Encoding: base64\n\nTVqQAAMAAAAEAAAA\n--b--\n",
-     .want = {"HAS_ATTACHMENT", "MIME_BAD_EXTENSION", "MIME_UNKNOWN"},
+     .want = {"HAS_ATTACHMENT", "MIME_BAD_EXTENSION"},
      .not_want = {"CTYPE_MIXED_BOGUS", "MIME_DOUBLE_BAD_EXTENSION"},
-     .want_opt = "MIME_TRACE=2:~"},
+     .want_opt = "MIME_TRACE=2:-"},
+    {.name = "unregistered type",
+     .eml = HDR "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+                "--b\nContent-Type: text/plain\n\nsee attached\n"
+                "--b\nContent-Type: application/x-foo-bar\n\nxx\n--b--\n",
+     .want = {"MIME_UNKNOWN"},
+     .want_opt = "MIME_UNKNOWN=application/x-foo-bar"},
+    {.name = "signed message",
+     .eml = HDR "Content-Type: multipart/signed; boundary=\"b\"; protocol=\"application/pgp-signature\"\n\n"
+                "--b\nContent-Type: text/plain\n\nsigned text\n"
+                "--b\nContent-Type: application/pgp-signature\n\nsig\n--b--\n",
+     .want = {"MIME_GOOD"},
+     .not_want = {"MIME_UNKNOWN", "MIME_BAD"},
+     .want_opt = "MIME_GOOD=multipart/signed"},
     {.name = "double extension",
      .eml = HDR "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
                 "--b\nContent-Type: text/plain\n\nsee attached\n"
                 "--b\nContent-Type: application/octet-stream\n"
                 "Content-Disposition: attachment; filename=\"invoice.pdf.scr\"\n\nxx\n--b--\n",
      .want = {"MIME_DOUBLE_BAD_EXTENSION"},
-     .not_want = {"MIME_BAD_EXTENSION"}},
+     .not_want = {"MIME_BAD_EXTENSION", "MIME_BAD"},
+     .want_opt = "MIME_DOUBLE_BAD_EXTENSION=.pdf.scr"},
+    {.name = "bad extension inside a compressor",
+     .eml = HDR "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+                "--b\nContent-Type: text/plain\n\nsee attached\n"
+                "--b\nContent-Type: application/x-xz\n"
+                "Content-Disposition: attachment; filename=\"photo.scr.xz\"\n\nxx\n--b--\n",
+     .want_opt = "MIME_DOUBLE_BAD_EXTENSION=.scr.xz"},
+    {.name = "numbered copy is not a double extension",
+     .eml = HDR "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+                "--b\nContent-Type: text/plain\n\nsee attached\n"
+                "--b\nContent-Type: application/octet-stream\n"
+                "Content-Disposition: attachment; filename=\"setup.2).msi\"\n\nxx\n--b--\n",
+     .not_want = {"MIME_DOUBLE_BAD_EXTENSION"},
+     .want_opt = "MIME_BAD_EXTENSION=msi"},
     {.name = "mixed with one part",
      .eml = HDR "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
                 "--b\nContent-Type: text/plain\n\nonly part\n--b--\n",
      .want = {"CTYPE_MIXED_BOGUS"}},
+    {.name = "MIME_HTML_ONLY ignores attached messages",
+     .eml = HDR "Content-Type: multipart/mixed; boundary=\"o\"\n\n"
+                "--o\nContent-Type: text/html\n\n<p>Hello there, a long enough text for this check.</p>\n"
+                "--o\nContent-Type: message/rfc822\n\nFrom: c@example.net\nSubject: fwd\n"
+                "Content-Type: text/plain\n\ninner plain text\n--o--\n",
+     .want = {"MIME_HTML_ONLY"}},
+    {.name = "html with a calendar alternative",
+     .eml = HDR "Content-Type: multipart/alternative; boundary=\"b\"\n\n"
+                "--b\nContent-Type: text/html\n\n<p>Meeting</p>\n"
+                "--b\nContent-Type: text/calendar; method=REQUEST\n\nBEGIN:VCALENDAR\nEND:VCALENDAR\n--b--\n",
+     .not_want = {"MIME_HTML_ONLY"}},
+    {.name = "boundary value after a space",
+     .eml = HDR "Content-Type: multipart/mixed; boundary=\n\t\"xxx\"\n\n--xxx\nContent-Type: text/plain\n\nhi\n"
+                "--xxx\nContent-Type: text/plain\n\nho\n--xxx--\n",
+     .want = {"BROKEN_CONTENT_TYPE"}},
+    {.name = "base64 padding in an unquoted parameter is fine",
+     .eml = HDR "Content-Type: text/plain; charset=us-ascii; x-tag=YWJj==\n\nhello\n",
+     .not_want = {"BROKEN_CONTENT_TYPE"}},
     {.name = "broken content type",
      .eml = HDR "Content-Type: text\n\nhello\n",
      .want = {"BROKEN_CONTENT_TYPE"}},
