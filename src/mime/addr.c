@@ -89,6 +89,68 @@ static size_t count_all(InternetAddressList *l)
     return n;
 }
 
+static void split_addr(struct arena *arena, struct mime_address *a, const char *addr, size_t n)
+{
+    const char *at = memchr(addr, '@', n);
+
+    a->addr = arena_strndup(arena, addr, n);
+    a->local = arena_strndup(arena, addr, (size_t)(at - addr));
+    char *dom = arena_strndup(arena, at + 1, n - (size_t)(at + 1 - addr));
+    str_lower(dom, n - (size_t)(at + 1 - addr));
+    a->domain = dom;
+}
+
+/* The shapes most headers take -- "local@domain", "<local@domain>",
+ * "Plain Name <local@domain>" in printable ASCII with no quoting, comments,
+ * groups, lists or encoded words -- read without GMime, whose object
+ * set-up and teardown cost more than the rest of the header work.
+ * Anything else returns false and goes to GMime. */
+static bool simple_mailbox(struct arena *arena, const char *s, size_t n, struct mime_address *a)
+{
+    const char *lt = NULL, *gt = NULL, *at = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7F || strchr(",;:\"()\\[]", c) != NULL)
+            return false;
+        if (c == '=' && i + 1 < n && s[i + 1] == '?')
+            return false;
+        if (c == '<') {
+            if (lt != NULL)
+                return false;
+            lt = s + i;
+        } else if (c == '>') {
+            if (gt != NULL)
+                return false;
+            gt = s + i;
+        } else if (c == '@') {
+            if (at != NULL)
+                return false;
+            at = s + i;
+        }
+    }
+    const char *as = s, *ae = s + n;
+    if (lt != NULL || gt != NULL) {
+        if (lt == NULL || gt != s + n - 1 || gt < lt)
+            return false;
+        as = lt + 1;
+        ae = gt;
+    }
+    if (at == NULL || at <= as || at + 1 >= ae || memchr(as, ' ', (size_t)(ae - as)) != NULL ||
+        memchr(as, '\t', (size_t)(ae - as)) != NULL || at[1] == '.' || ae[-1] == '.')
+        return false;
+    memset(a, 0, sizeof(*a));
+    if (lt != NULL) {
+        const char *nm = s;
+        size_t nl = (size_t)(lt - s);
+        str_trim(&nm, &nl);
+        if (nl > 0)
+            a->name = arena_strndup(arena, nm, nl);
+    }
+    split_addr(arena, a, as, (size_t)(ae - as));
+    return true;
+}
+
 void mime_addrlist_parse(struct arena *arena, const char *value, size_t len,
                          struct mime_addrlist *list_r)
 {
@@ -101,6 +163,13 @@ void mime_addrlist_parse(struct arena *arena, const char *value, size_t len,
     str_trim(&s, &ulen);
     if (ulen == 0)
         return;
+    struct mime_address one;
+    if (simple_mailbox(arena, s, ulen, &one)) {
+        list_r->a = ARENA_NEW(arena, struct mime_address);
+        *list_r->a = one;
+        list_r->n = 1;
+        return;
+    }
     InternetAddressList *l = internet_address_list_parse(NULL, s);
     size_t total = l != NULL ? count_all(l) : 0;
     if (total == 0) {

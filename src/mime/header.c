@@ -29,6 +29,10 @@ void mime_header_parser_init(struct mime_header_parser *hp, const char *p, size_
     struct mime_limits lim = mime_limits_effective(limits);
 
     memset(hp, 0, sizeof(*hp));
+    if (p == NULL) {
+        p = "";
+        len = 0;
+    }
     hp->start = p;
     hp->pos = p;
     hp->end = p + len;
@@ -215,8 +219,8 @@ static bool has_encoded_word(const char *s, size_t len)
     while ((p = memchr(p, '=', (size_t)(end - p))) != NULL && end - p >= 8) {
         if (p[1] == '?') {
             const char *q1 = memchr(p + 2, '?', (size_t)(end - p - 2));
-            if (q1 != NULL && end - q1 >= 5 && q1[2] == '?' &&
-                strchr("bBqQ", q1[1]) != NULL && q1[1] != '\0') {
+            char enc = q1 != NULL && end - q1 >= 5 ? (char)(q1[1] | 0x20) : '\0';
+            if ((enc == 'b' || enc == 'q') && q1[2] == '?') {
                 const char *q2 = memchr(q1 + 3, '?', (size_t)(end - q1 - 3));
                 if (q2 != NULL && q2 + 1 < end && q2[1] == '=')
                     return true;
@@ -248,8 +252,8 @@ char *mime_header_decode(struct arena *arena, const char *value, size_t len, boo
     if (!ascii && !utf8_valid(s, n))
         *bad_r = true;
     bool had_ew = has_encoded_word(s, n);
-    if (ascii && !had_ew)
-        return (char *)s;
+    if (!*bad_r && !had_ew)
+        return (char *)s;        /* ASCII or valid UTF-8 (RFC 6532): nothing to decode */
 
     mime_global_init();      /* usable without message_parse() (milter, tests) */
     char *dec = g_mime_utils_header_decode_text(NULL, s);

@@ -200,8 +200,11 @@ static size_t entity_parse(const char *p, const char *end, char *buf, size_t *n_
             q++;
         size_t nl = (size_t)(q - ns);
         size_t i;
+        if (nl == 0)
+            return 0;
         for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++) {
-            if (strlen(entities[i].name) == nl && memcmp(entities[i].name, ns, nl) == 0)
+            if (entities[i].name[0] == *ns && strncmp(entities[i].name, ns, nl) == 0 &&
+                entities[i].name[nl] == '\0')
                 break;
         }
         if (nl == 0 || i == sizeof(entities) / sizeof(entities[0]))
@@ -272,7 +275,7 @@ static void close_anchor(struct hstate *st)
 static bool name_in(const char *name, const char *const *list)
 {
     for (; *list != NULL; list++) {
-        if (strcmp(name, *list) == 0)
+        if (name[0] == (*list)[0] && strcmp(name, *list) == 0)
             return true;
     }
     return false;

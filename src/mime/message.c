@@ -143,12 +143,16 @@ int message_parse(struct arena *arena, const char *p, size_t len,
 
     mime_global_init();
     *msg_r = NULL;
+    if (p == NULL) {
+        p = "";                  /* no pointer arithmetic on NULL below */
+        len = 0;
+    }
     msg->date = -1;
     if (mime_header_parse_all(arena, p, len, &lim, &msg->headers, &msg->nheaders, &hp,
                               error_r) < 0)
         return -1;
-    msg->raw_headers = p;
-    msg->raw_headers_len = hp.block_len;
+    msg->raw_headers = p + hp.first_offset;      /* an mbox From line is not a header */
+    msg->raw_headers_len = hp.block_len - hp.first_offset;
     msg->body = p + hp.body_offset;
     msg->body_len = len - hp.body_offset;
     msg->crlf = hp.crlf;

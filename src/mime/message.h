@@ -106,6 +106,10 @@ struct text_part {
     bool mixed_scripts;          /* a word mixes Latin and Cyrillic/Greek letters */
     size_t html_images;          /* <img> count (HTML) */
     size_t html_links;           /* <a href> count (HTML) */
+
+    /* Added by the mime work (fields above unchanged). */
+    size_t invisible;            /* zero-width characters and soft hyphens removed from
+                                    text (a word-splitting trick); utf8 keeps them */
 };
 
 struct message {

@@ -30,6 +30,11 @@ char *utf8_lossy(struct arena *arena, const char *p, size_t len, size_t *len_r);
  * converter refuses become U+FFFD.  Result NUL-terminated in the arena. */
 char *mime_to_utf8(struct arena *arena, const char *charset, const char *p, size_t len,
                    size_t *len_r, bool *charset_bad);
+/* Removes zero-width characters (U+200B..U+200D, U+2060, U+FEFF) and soft
+ * hyphens (U+00AD): returns p itself when there are none, else an arena
+ * copy without them; *removed_r counts them. */
+const char *mime_strip_invisible(struct arena *arena, const char *p, size_t len,
+                                 size_t *len_r, size_t *removed_r);
 /* Word count, whitespace-only, and mixed Latin + Cyrillic/Greek words. */
 void mime_text_stats(const char *p, size_t len, size_t *nwords_r, bool *empty_r,
                      bool *mixed_r);
@@ -46,6 +51,11 @@ char *mime_base64_decode(struct arena *arena, const char *p, size_t len, size_t 
                          bool *bad_r);
 char *mime_qp_decode(struct arena *arena, const char *p, size_t len, size_t *len_r,
                      bool *bad_r);
+
+/* url_parse.c */
+#define MIME_MAX_URL_LEN 8192    /* longer URL candidates are cut here */
+/* Is label a known public suffix (no "*" default rule)?  true without a list. */
+bool mime_psl_is_suffix(const char *label);
 
 /* addr.c */
 void mime_addrlist_parse(struct arena *arena, const char *value, size_t len,

@@ -1,7 +1,11 @@
 /*
  * parts.c: the MIME tree, through GMime 3.
  *
- * GMime parses the message from a memory stream; we walk its tree once
+ * A single-part message (no multipart or message Content-Type at the top)
+ * is built from our own header block with GMime's small Content-Type and
+ * Content-Disposition parsers: most mail is single-part, and GMime's full
+ * parser plus its teardown would cost more than everything else.  Other
+ * messages go to GMime's parser from a memory stream; we walk its tree once
  * (depth- and count-limited) and copy what the heuristics need into flat
  * arena structs: one struct mime_part per node, in document order, and one
  * struct text_part per text/plain or text/html part that is not an
@@ -9,12 +13,12 @@
  * message bytes: GMime's parser keeps each leaf's content as a window
  * (bound_start..bound_end) on the memory stream, which is a copy of the
  * message, so the same offsets index our own buffer.  Charset conversion
- * goes through GMime's iconv cache (text.c), HTML through html.c, URLs and
- * addresses through url.c.
+ * is text.c's (cached iconv), HTML html.c's, URLs and addresses url.c's.
  *
  * Owns the GMime message and stream: an arena cleanup unrefs them.
  * Refuses nothing: parts past max_parts or deeper than max_depth are left
- * out (parts_truncated), text past max_text_bytes is cut (text_truncated).
+ * out (parts_truncated), text past max_text_bytes is cut (text_truncated),
+ * and input that would make GMime slow is cut first (gmime_cut below).
  * GMime's own parser stops nesting at 1024 levels, so its recursion is
  * bounded too.
  */
@@ -39,6 +43,7 @@ struct walk {
     size_t cap_parts, cap_text;
     size_t text_used;
     struct url_set *urls;
+    bool full;                   /* max_parts reached: stop walking */
 };
 
 static void unref_object(void *obj)
@@ -80,7 +85,7 @@ static const struct mime_header *part_headers(struct walk *w, GMimeObject *obj)
         return NULL;
     gint64 off = g_mime_header_get_offset(g_mime_header_list_get_header_at(hl, 0));
     if (off < 0 || (guint64)off >= w->raw_len)
-        return NULL;
+        return NULL;             /* UNSAFE otherwise: GMime's offset indexes raw */
     struct mime_header *list;
     struct mime_header_parser hp;
     size_t n;
@@ -144,6 +149,8 @@ static void classify_leaf(struct mime_part *mp, const char *filename, bool disp_
  * content as a substream of the memory stream, else a copy. */
 static const char *raw_content(struct walk *w, GMimeStream *s, size_t *len_r)
 {
+    /* UNSAFE: offsets come from GMime; they index our buffer only after the
+     * range check below (same bytes: the stream is a copy of raw). */
     if (GMIME_IS_STREAM_MEM(s) && GMIME_STREAM_MEM(s)->buffer == w->ba) {
         gint64 start = s->bound_start;
         gint64 end = s->bound_end < 0 ? (gint64)w->raw_len : s->bound_end;
@@ -218,13 +225,46 @@ static size_t text_budget(struct walk *w, const char *p, size_t len)
     return left;
 }
 
+static bool is_charset_char(char c)
+{
+    return ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == ':' || c == '.';
+}
+
+/* An HTML part with no charset parameter whose bytes are not UTF-8 often
+ * names its charset in a <meta> tag: take "charset=NAME" from the first
+ * 2 KB.  NULL when there is none. */
+static const char *meta_charset(struct arena *arena, const char *p, size_t len)
+{
+    size_t n = len < 2048 ? len : 2048;
+    long off = str_isearch(p, n, "charset=", 8);
+
+    if (off < 0)
+        return NULL;
+    const char *q = p + off + 8, *end = p + n;
+    while (q < end && (*q == '"' || *q == '\'' || *q == ' '))
+        q++;
+    const char *s = q;
+    while (q < end && q - s < 32 && is_charset_char(*q))
+        q++;
+    if (q == s)
+        return NULL;
+    char *cs = arena_strndup(arena, s, (size_t)(q - s));
+    str_lower(cs, (size_t)(q - s));
+    return cs;
+}
+
 static void add_text_part(struct walk *w, int idx)
 {
     struct message *m = w->msg;
     struct mime_part *mp = &m->parts[idx];
     size_t ulen;
     bool cbad = false;
-    char *u = mime_to_utf8(w->arena, mp->charset, mp->content, mp->content_len, &ulen, &cbad);
+    const char *cs = mp->charset;
+
+    if (cs == NULL && mp->is_html && !utf8_valid(mp->content, mp->content_len))
+        cs = meta_charset(w->arena, mp->content, mp->content_len);
+    char *u = mime_to_utf8(w->arena, cs, mp->content, mp->content_len, &ulen, &cbad);
 
     mp = &m->parts[idx];
     mp->charset_bad |= cbad;
@@ -255,6 +295,8 @@ static void add_text_part(struct walk *w, int idx)
         tp->text = u;
         tp->text_len = ulen;
     }
+    tp->text = mime_strip_invisible(w->arena, tp->text, tp->text_len, &tp->text_len,
+                                    &tp->invisible);
     url_scan_text(w->urls, tp->text, tp->text_len);
     mime_text_stats(tp->text, tp->text_len, &tp->nwords, &tp->empty, &tp->mixed_scripts);
 }
@@ -299,7 +341,7 @@ static void walk_children(struct walk *w, GMimeObject *obj, int idx, unsigned de
     if (GMIME_IS_MULTIPART(obj)) {
         GMimeMultipart *mp = GMIME_MULTIPART(obj);
         int n = g_mime_multipart_get_count(mp);
-        for (int i = 0; i < n && !w->msg->parts_truncated; i++) {
+        for (int i = 0; i < n && !w->full; i++) {
             GMimeObject *child = g_mime_multipart_get_part(mp, i);
             walk(w, child, idx, depth + 1, part_headers(w, child));
         }
@@ -316,6 +358,7 @@ static void walk(struct walk *w, GMimeObject *obj, int parent, unsigned depth,
 {
     if (w->msg->nparts >= w->lim.max_parts) {
         w->msg->parts_truncated = true;
+        w->full = true;
         return;
     }
     int idx = add_part(w, parent, depth);
@@ -401,6 +444,68 @@ static void fallback_root(struct walk *w, const char *body, size_t body_len)
     add_text_part(w, idx);
 }
 
+/* GMime's cost is not linear in every input: it checks each line that
+ * starts with "--" against the whole stack of open boundaries (quadratic
+ * in the nesting: 20000 levels in 1 MB took a second of CPU), and it builds
+ * a GObject for every part and every header line (150000 empty parts in
+ * 1 MB: 0.9 s).  So before GMime sees the message we count, line by line,
+ * "boundary" parameters, delimiter-like lines and header-like lines, and
+ * cut the input at the start of the line where one count passes its
+ * budget.  Real mail stays far below; a cut sets parts_truncated. */
+struct gmime_budget {
+    size_t boundaries;           /* 2 * max_depth */
+    size_t dash_lines;           /* 2 * max_parts */
+    size_t header_lines;         /* max_headers */
+};
+
+static bool has_boundary_word(const char *p, size_t len)
+{
+    static const char word[] = "boundary";
+
+    for (size_t i = 7; i < len; i++) {
+        if (((unsigned char)p[i] | 0x20) != 'y')
+            continue;
+        size_t k = 0;
+        while (k < 7 && ((unsigned char)p[i - 7 + k] | 0x20) == (unsigned char)word[k])
+            k++;
+        if (k == 7)
+            return true;
+    }
+    return false;
+}
+
+static bool header_like(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len && i < 78; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == ':')
+            return i > 0;
+        if (c <= ' ' || c >= 127)
+            return false;
+    }
+    return false;
+}
+
+static size_t gmime_cut(const char *p, size_t len, struct gmime_budget b)
+{
+    size_t pos = 0;
+
+    while (pos < len) {
+        const char *nl = memchr(p + pos, '\n', len - pos);
+        size_t end = nl != NULL ? (size_t)(nl - p) + 1 : len;
+        const char *line = p + pos;
+        size_t ll = end - pos;
+        if (ll >= 2 && line[0] == '-' && line[1] == '-' && b.dash_lines-- == 0)
+            return pos;
+        if (header_like(line, ll) && b.header_lines-- == 0)
+            return pos;
+        if (has_boundary_word(line, ll) && b.boundaries-- == 0)
+            return pos;
+        pos = end;
+    }
+    return len;
+}
+
 void mime_parts_build(struct arena *arena, struct message *msg, const char *p, size_t len,
                       const struct mime_limits *limits, struct url_set *urls)
 {
@@ -410,6 +515,13 @@ void mime_parts_build(struct arena *arena, struct message *msg, const char *p, s
 
     if (single_part(&w, msg->body, msg->body_len))
         return;
+    struct gmime_budget budget = {2 * (size_t)w.lim.max_depth, 2 * w.lim.max_parts,
+                                  w.lim.max_headers};
+    size_t cut = gmime_cut(p, len, budget);
+    if (cut < len) {
+        msg->parts_truncated = true;
+        len = w.raw_len = cut;
+    }
     GMimeStream *stream = g_mime_stream_mem_new_with_buffer(p, len);
     GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 

@@ -2,12 +2,14 @@
  * text.c: UTF-8 helpers for the message parser.
  *
  * Validation, lossy repair (invalid bytes taken as Latin-1), conversion from
- * a declared charset to UTF-8 through GMime's cached iconv descriptors, and
- * the per-part text statistics (words, emptiness, mixed scripts).
+ * a declared charset to UTF-8 (charset names canonicalised by GMime, iconv
+ * descriptors cached here for the life of the process), removal of
+ * invisible characters, and the per-part text statistics (words,
+ * emptiness, mixed scripts).
  *
- * Owns arena memory only; an iconv descriptor is returned to GMime's cache
- * before each function returns.  Every output is NUL-terminated and at most
- * a bounded multiple of its input (checked before allocating).
+ * Owns arena memory and the process-wide iconv cache (at most 32 charsets;
+ * past that a descriptor is opened and closed per call).  Every output is
+ * NUL-terminated; sizes are checked before allocating.
  */
 #include <errno.h>
 #include <iconv.h>
@@ -282,14 +284,73 @@ unsigned mime_script_of(uint32_t cp)
     return SCRIPT_OTHER;
 }
 
-static inline bool ascii_alnum(unsigned char c)
+/* Length of an invisible character's UTF-8 sequence at p, or 0. */
+static size_t invisible_at(const unsigned char *p, size_t left)
 {
-    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+    if (left >= 2 && p[0] == 0xC2 && p[1] == 0xAD)
+        return 2;                                    /* U+00AD soft hyphen */
+    if (left >= 3 && p[0] == 0xE2 && p[1] == 0x80 && p[2] >= 0x8B && p[2] <= 0x8D)
+        return 3;                                    /* U+200B..U+200D */
+    if (left >= 3 && p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0xA0)
+        return 3;                                    /* U+2060 word joiner */
+    if (left >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
+        return 3;                                    /* U+FEFF */
+    return 0;
+}
+
+const char *mime_strip_invisible(struct arena *arena, const char *p, size_t len,
+                                 size_t *len_r, size_t *removed_r)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    size_t i = 0, n;
+
+    *removed_r = 0;
+    *len_r = len;
+    while (i < len && ((u[i] < 0x80) || (n = invisible_at(u + i, len - i)) == 0))
+        i++;
+    if (i >= len)
+        return p;                /* the common case: nothing to remove, no copy */
+    char *out = arena_alloc(arena, len + 1);
+    size_t o = i;
+    memcpy(out, p, i);
+    while (i < len) {
+        if (u[i] >= 0xC2 && (n = invisible_at(u + i, len - i)) > 0) {
+            i += n;
+            (*removed_r)++;
+            continue;
+        }
+        out[o++] = p[i++];
+    }
+    out[o] = '\0';
+    *len_r = o;
+    return out;
+}
+
+/* ASCII byte kinds for the word scan: 0 separator, 1 letter, 2 digit. */
+static uint8_t ascii_kind[128];
+static bool ascii_kind_ready;
+
+static void ascii_kind_init(void)
+{
+    for (unsigned c = 0; c < 128; c++) {
+        if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
+            ascii_kind[c] = 1;
+        else if (c >= '0' && c <= '9')
+            ascii_kind[c] = 2;
+    }
+    ascii_kind_ready = true;
+}
+
+static inline bool is_space_cp(uint32_t cp)
+{
+    return cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' || cp == '\f' || cp == '\v' ||
+           cp == 0xA0;
 }
 
 /* A word is a run of letters and digits (Unicode-aware).  A word is mixed
  * when it holds Latin letters together with Cyrillic or Greek ones: the
- * homoglyph trick ("Pаypal" with a Cyrillic a). */
+ * homoglyph trick ("P\u0430ypal" with a Cyrillic a).  ASCII takes a table
+ * lookup per byte; only non-ASCII characters are decoded. */
 void mime_text_stats(const char *p, size_t len, size_t *nwords_r, bool *empty_r,
                      bool *mixed_r)
 {
@@ -298,34 +359,48 @@ void mime_text_stats(const char *p, size_t len, size_t *nwords_r, bool *empty_r,
     bool in_word = false, mixed = false, empty = true;
     unsigned scripts = 0;
 
+    if (!ascii_kind_ready)
+        ascii_kind_init();
     while (i < len) {
-        uint32_t cp;
-        size_t n;
-        bool alnum;
-        if (u[i] < 0x80) {
-            cp = u[i];
-            n = 1;
-            alnum = ascii_alnum(u[i]);
-        } else {
-            n = utf8_next(u + i, len - i, &cp);
-            alnum = g_unichar_isalnum(cp);
-        }
-        if (empty && !(cp == ' ' || cp == '\t' || cp == '\r' || cp == '\n' || cp == '\f' ||
-                       cp == '\v' || cp == 0xA0))
-            empty = false;
-        if (alnum) {
-            if (!in_word) {
-                in_word = true;
-                words++;
-                scripts = 0;
+        unsigned char c = u[i];
+        if (c < 0x80) {
+            unsigned k = ascii_kind[c];
+            if (k == 0) {
+                in_word = false;
+                if (empty && !is_space_cp(c))
+                    empty = false;
+            } else {
+                empty = false;
+                if (!in_word) {
+                    in_word = true;
+                    words++;
+                    scripts = 0;
+                }
+                if (k == 1) {
+                    scripts |= SCRIPT_LATIN;
+                    if (scripts & (SCRIPT_CYRILLIC | SCRIPT_GREEK))
+                        mixed = true;
+                }
             }
-            scripts |= mime_script_of(cp);
-            if ((scripts & SCRIPT_LATIN) && (scripts & (SCRIPT_CYRILLIC | SCRIPT_GREEK)))
-                mixed = true;
-        } else {
-            in_word = false;
+            i++;
+            continue;
         }
-        i += n;
+        uint32_t cp;
+        i += utf8_next(u + i, len - i, &cp);
+        if (empty && !is_space_cp(cp))
+            empty = false;
+        if (!g_unichar_isalnum(cp)) {
+            in_word = false;
+            continue;
+        }
+        if (!in_word) {
+            in_word = true;
+            words++;
+            scripts = 0;
+        }
+        scripts |= mime_script_of(cp);
+        if ((scripts & SCRIPT_LATIN) && (scripts & (SCRIPT_CYRILLIC | SCRIPT_GREEK)))
+            mixed = true;
     }
     *nwords_r = words;
     *empty_r = empty;

@@ -235,6 +235,9 @@ static const struct flag_case flag_cases[] = {
      false, false, false, "abc\n"},
     {"Content-Type: text/plain; charset=utf-8\n\nP\xd0\xb0yPal account\n", false, false, false,
      true, false, false, "P\xd0\xb0yPal account\n"},
+    {"Content-Type: text/html\n\n<meta charset=\"windows-1251\"><p>\xcf\xf0\xe8\xe2\xe5\xf2",
+     false, false, false, false, false, false,
+     "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"},
     {"Content-Type: text/plain\n\n \r\n\t\n", false, false, false, false, true, false,
      " \r\n\t\n"},
     {"Subject: x\nbody without blank line\n", true, false, false, false, false, true,
@@ -269,6 +272,21 @@ static void test_flags(void **state)
     }
 }
 
+static void test_invisible(void **state)
+{
+    (void)state;
+    struct message *m = parse("Content-Type: text/plain; charset=utf-8\n\n"
+                              "Vi\xe2\x80\x8b" "ag\xc2\xad" "ra \xef\xbb\xbf" "now\n", NULL, 0);
+    assert_string_equal(m->text_parts[0].text, "Viagra now\n");
+    assert_int_equal(m->text_parts[0].invisible, 3);
+    assert_int_equal(m->text_parts[0].nwords, 2);
+    assert_true(m->text_parts[0].utf8_len > m->text_parts[0].text_len);
+
+    m = parse("Content-Type: text/plain; charset=utf-8\n\ncaf\xc3\xa9\n", NULL, 0);
+    assert_ptr_equal(m->text_parts[0].text, m->text_parts[0].utf8);
+    assert_int_equal(m->text_parts[0].invisible, 0);
+}
+
 static void test_limits(void **state)
 {
     (void)state;
@@ -287,6 +305,18 @@ static void test_limits(void **state)
     struct message *m = parse(buf, &lim2, 0);
     assert_true(m->parts_truncated);
     assert_int_equal(m->nparts, 6);
+
+    /* Past 2 * max_depth boundaries GMime's input is cut (its boundary
+     * checks are quadratic in the nesting); the walk still sees the top. */
+    buf[0] = '\0';
+    for (int i = 0; i < 100; i++) {
+        char one[128];
+        snprintf(one, sizeof(one), "Content-Type: multipart/mixed; boundary=c%d\n\n--c%d\n", i, i);
+        strcat(buf, one);
+    }
+    m = parse(buf, NULL, 0);
+    assert_true(m->parts_truncated);
+    assert_int_equal(m->nparts, 33);
 
     struct mime_limits lim3 = {.max_parts = 3};
     m = parse(multipart, &lim3, 0);
@@ -311,6 +341,57 @@ static void test_degenerate(void **state)
         struct message *m = parse(inputs[i], NULL, 0);
         assert_true(m->nparts >= 1);
     }
+    struct message *m = NULL;
+    const char *err;
+    assert_int_equal(message_parse(arena, NULL, 0, NULL, &m, &err), 0);
+    assert_int_equal(m->nparts, 1);
+}
+
+/* Single-part messages take a fast path that skips GMime's parser; the same
+ * part wrapped in a multipart goes through GMime.  Both must agree. */
+static const char *const single_parts[] = {
+    "Content-Type: text/plain; charset=\"ISO-8859-1\"\nContent-Transfer-Encoding: "
+    "quoted-printable\n\nd=E9j=E0 vu http://x.example/a\n",
+    "Content-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
+    "PGI+aGk8L2I+IDxhIGhyZWY9Imh0dHA6Ly9hLmNvbS8iPmI8L2E+\n",
+    "Content-Type: application/pdf; name=\"=?utf-8?q?r=C3=A9sum=C3=A9.pdf?=\"\n"
+    "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n",
+    "Content-Type: text/plain\nContent-Disposition: attachment; filename*=utf-8''%C3%A9.txt\n\nx\n",
+    "Content-Type: TEXT/Plain; CHARSET=KOI8-R\nContent-Transfer-Encoding: 8BIT\n\n\xf0\xd2\xc9\n",
+    "Content-Type: text/plain; charset=x-nonsense\n\nabc\n",
+    "Content-Type: image/png\nContent-Transfer-Encoding: 7bit\n\n\x89PNG\n",
+};
+
+static void test_fast_path_equivalence(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(single_parts) / sizeof(single_parts[0]); i++) {
+        char wrapped[2048];
+        print_message("case %zu\n", i);
+        snprintf(wrapped, sizeof(wrapped),
+                 "Content-Type: multipart/mixed; boundary=zz\n\n--zz\n%s\n--zz--\n",
+                 single_parts[i]);
+        struct message *a = parse(single_parts[i], NULL, 0);
+        struct message *b = parse(wrapped, NULL, 0);
+        assert_int_equal(a->nparts, 1);
+        assert_int_equal(b->nparts, 2);
+        const struct mime_part *pa = &a->parts[0], *pb = &b->parts[1];
+        assert_string_equal(pa->type, pb->type);
+        assert_string_equal(pa->subtype, pb->subtype);
+        assert_string_equal(pa->charset ? pa->charset : "-", pb->charset ? pb->charset : "-");
+        assert_string_equal(pa->cte ? pa->cte : "-", pb->cte ? pb->cte : "-");
+        assert_string_equal(pa->filename ? pa->filename : "-", pb->filename ? pb->filename : "-");
+        assert_int_equal(pa->is_attachment, pb->is_attachment);
+        assert_int_equal(pa->is_text, pb->is_text);
+        assert_int_equal(pa->is_html, pb->is_html);
+        assert_int_equal(pa->charset_bad, pb->charset_bad);
+        assert_int_equal(pa->cte_bad, pb->cte_bad);
+        assert_int_equal(pa->decoded_size, pb->decoded_size);
+        assert_int_equal(a->ntext_parts, b->ntext_parts);
+        if (a->ntext_parts > 0)
+            assert_string_equal(a->text_parts[0].text, b->text_parts[0].text);
+        assert_int_equal(a->nurls, b->nurls);
+    }
 }
 
 int main(void)
@@ -319,6 +400,8 @@ int main(void)
         cmocka_unit_test(test_addresses), cmocka_unit_test(test_envelope),
         cmocka_unit_test(test_tree),      cmocka_unit_test(test_flags),
         cmocka_unit_test(test_limits),    cmocka_unit_test(test_degenerate),
+        cmocka_unit_test(test_fast_path_equivalence),
+        cmocka_unit_test(test_invisible),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -91,6 +91,8 @@ static const struct scan_case scan_cases[] = {
     {"mail John.Doe@Example.COM or x@y.org.", "", "john.doe@example.com x@y.org"},
     {"not@mail, a@b, @c.com, d@.com, e@f.g1", "", ""},
     {"http://h.com/\xc2\xbbquote", "h.com", ""},
+    {"http://h2.com\xc2\xbb and http://\xd0\xbf\xd1\x80.com\xc2\xa0x", "h2.com \xd0\xbf\xd1\x80.com",
+     ""},
     {"ahttp://nope.com ftp://files.example.com/a", "files.example.com", ""},
     {"http://", "", ""},
     {"www.", "", ""},
