@@ -253,7 +253,7 @@ static void test_depth_limit(void **state)
 
 static void write_file(const char *dir, const char *name, const char *text)
 {
-    char path[512];
+    char path[1200];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     assert_non_null(f);

@@ -241,7 +241,7 @@ static size_t load_cases(struct arena *a, struct vcase *cases, size_t max)
     size_t nl, n = 0;
     char **lines = py_lines(a, converter, "dkimpy/cases.json", &nl);
     for (size_t i = 0; i < nl; i++) {
-        char *f[4];
+        char *f[4] = {NULL, NULL, NULL, NULL};
         size_t nf = fields(lines[i], f);
         if (f[0][0] == 'C' && nf >= 3 && n < max) {
             cases[n++] = (struct vcase){.id = f[1], .message = f[2]};
@@ -618,7 +618,7 @@ static void test_rspamd_messages(void **state)
     char **lines = py_lines(a, rspamd_dns, "rspamd-messages/fake-dns.json", &nl);
     struct dns dns = {0};
     for (size_t i = 0; i < nl; i++) {
-        char *f[4];
+        char *f[4] = {NULL, NULL, NULL, NULL};
         size_t nf = fields(lines[i], f);
         if (nf >= 2 && (f[0][0] == 'T' || (f[0][0] == 'D' && nf >= 3)))
             dns_add(&dns, f[1], f[0][0] == 'T' ? NULL : f[2]);
