@@ -25,13 +25,14 @@
 #include "cli/inputs.h"
 #include "cli/jsonparse.h"
 #include "cli/output.h"
+#include "cli/output_ctl.h"
 #include "core/arena.h"
 
 #define SCANNER_PORT 11333
 #define CONTROLLER_PORT 11334
 #define MAX_INPUT ((size_t)1 << 30)
 
-enum cmd_output { OUT_SYMBOLS, OUT_STAT, OUT_UCL };
+enum cmd_output { OUT_SYMBOLS, OUT_STAT, OUT_UCL, OUT_HISTORY, OUT_LEARN };
 
 struct command {
     const char *name;
@@ -48,15 +49,15 @@ static const struct command commands[] = {
     {"symbols", "POST", "/checkv2", false, true, OUT_SYMBOLS, "scan a message (default)"},
     {"check", "POST", "/checkv2", false, true, OUT_SYMBOLS, "alias of symbols"},
     {"scan", "POST", "/checkv2", false, true, OUT_SYMBOLS, "alias of symbols"},
-    {"learn_spam", "POST", "/learnspam", true, true, OUT_UCL, "learn message as spam"},
-    {"learn_ham", "POST", "/learnham", true, true, OUT_UCL, "learn message as ham"},
+    {"learn_spam", "POST", "/learnspam", true, true, OUT_LEARN, "learn message as spam"},
+    {"learn_ham", "POST", "/learnham", true, true, OUT_LEARN, "learn message as ham"},
     {"fuzzy_add", "POST", "/fuzzyadd", true, true, OUT_UCL, "add message to fuzzy storage"},
     {"fuzzy_del", "POST", "/fuzzydel", true, true, OUT_UCL, "delete message from fuzzy storage"},
     {"stat", "GET", "/stat", true, false, OUT_STAT, "show statistics"},
     {"stat_reset", "GET", "/statreset", true, false, OUT_STAT, "show and reset statistics"},
     {"counters", "GET", "/counters", true, false, OUT_UCL, "show symbol counters"},
     {"uptime", "GET", "/auth", true, false, OUT_UCL, "show uptime"},
-    {"history", "GET", "/history", true, false, OUT_UCL, "show scan history"},
+    {"history", "GET", "/history", true, false, OUT_HISTORY, "show scan history"},
 };
 
 struct opts {
@@ -82,6 +83,10 @@ struct ctx {
     char **results;              /* formatted output per request */
     size_t nreqs, printed;
     bool any_failed;
+    /* learn_spam/learn_ham of several messages on a terminal: a progress
+     * bar on stderr instead of one report per message (learn_progress). */
+    bool progress;
+    size_t ndone, nfailed;
 };
 
 static void usage(FILE *f)
@@ -392,6 +397,8 @@ static void format_reply(struct buf *out, const struct ctx *c, const char *name,
         output_symbols(out, reply);
     } else if (c->cmd->output == OUT_STAT && !c->o->ucl && reply->type == JV_OBJ) {
         output_stat(out, reply);
+    } else if (c->cmd->output == OUT_HISTORY && !c->o->ucl) {
+        output_history(out, reply, c->o->verbose);
     } else {
         output_ucl(out, reply, fname, req->elapsed);
         buf_putc(out, '\n');
@@ -425,10 +432,85 @@ static void format_result(struct ctx *c, struct client_req *req, size_t idx)
     c->results[idx] = buf_steal(&out, NULL);
 }
 
+/* ---- learning: per-message outcome, progress bar, summary ---- */
+
+/* A controller reply that names an error ({"error": "..."}) puts its text
+ * after the bare "HTTP error: N, reason", so the administrator sees why
+ * ("already learned as spam", "history needs Redis").  For learning, such a
+ * reply is a failure whatever its status (Rspamd answers 208 for a message
+ * already learned). */
+static void server_error(struct client_req *req)
+{
+    struct arena *arena = arena_new(0);
+    const char *error = NULL;
+    const struct jv *reply = NULL;
+
+    if (req->body.len > 0)
+        reply = jv_parse(arena, req->body.data, req->body.len, &error);
+    const char *text = reply ? output_learn_error(reply) : NULL;
+    if (text != NULL) {
+        char *msg = NULL;
+        if (asprintf(&msg, req->failed && req->error ? "%s: %s" : "%s%s",
+                     req->failed && req->error ? req->error : "", text) < 0)
+            abort();
+        free(req->error);
+        req->error = msg;
+        req->failed = true;
+    }
+    arena_free(&arena);
+}
+
+static void learn_outcome(struct ctx *c, struct client_req *req)
+{
+    server_error(req);
+    c->ndone++;
+    if (req->failed)
+        c->nfailed++;
+}
+
+static void learn_progress(struct ctx *c, struct client_req *req, size_t idx)
+{
+    struct buf line = BUF_INIT;
+
+    buf_puts(&line, "\r\033[K");
+    if (req->failed)
+        buf_printf(&line, "%s: %s\n", c->inputs->v[idx].name,
+                   req->error ? req->error : "request failed");
+    output_progress(&line, c->ndone, c->nreqs, 72);
+    fwrite(line.data, 1, line.len, stderr);
+    fflush(stderr);
+    buf_free(&line);
+    if (req->failed)
+        c->any_failed = true;
+    free(req->error);
+    req->error = NULL;
+    buf_free(&req->body);
+}
+
+static void learn_summary(struct ctx *c)
+{
+    FILE *f = c->progress ? stdout : stderr;
+
+    if (c->progress)
+        fputs("\r\033[K", stderr);
+    if (c->progress || c->nreqs > 1)
+        fprintf(f, "%s: %zu message%s, %zu learned, %zu failed\n", c->cmd->name, c->ndone,
+                c->ndone == 1 ? "" : "s", c->ndone - c->nfailed, c->nfailed);
+}
+
 static void req_done(struct client_req *req, size_t idx, void *data)
 {
     struct ctx *c = data;
 
+    if (c->cmd->output == OUT_HISTORY && req->failed)
+        server_error(req);
+    if (c->cmd->output == OUT_LEARN) {
+        learn_outcome(c, req);
+        if (c->progress) {
+            learn_progress(c, req, idx);
+            return;
+        }
+    }
     format_result(c, req, idx);
     if (req->failed)
         c->any_failed = true;
@@ -479,8 +561,12 @@ static int run_requests(struct ctx *c)
     c->results = calloc(c->nreqs, sizeof(*c->results));
     if (c->reqs == NULL || c->results == NULL)
         abort();
+    c->progress = c->cmd->output == OUT_LEARN && c->nreqs > 1 && !c->o->json &&
+                  isatty(STDERR_FILENO);
     client_run(c->reqs, c->nreqs, c->target, c->o->parallel, c->o->timeout,
                &(struct client_ops){req_start, req_done}, c);
+    if (c->cmd->output == OUT_LEARN)
+        learn_summary(c);
     free(c->reqs);
     free(c->results);
     return c->any_failed ? 1 : 0;

@@ -13,6 +13,7 @@
 
 #include "conf/settings_private.h"
 #include "core/arena.h"
+#include "core/netaddr.h"
 
 #define WORKERS_MAX 64
 
@@ -173,6 +174,56 @@ static int worker_block(struct config *cfg, const struct conf_obj *blk, const ch
     return 0;
 }
 
+/* ---- controller exposure (the controller work) ----
+ *
+ * A controller reachable from the network without a password hands mail
+ * policy (learning, resets) to anyone who finds the port, so the load is
+ * refused rather than warned about (issue 6, JOURNEY §7).  Loopback and unix
+ * sockets are fine without one.  (Rspamd's "$1$"/"$2$" hashes load - spec
+ * §14's snippets must - but never match; the controller says so in its log.) */
+
+static bool bind_is_loopback(const struct bind_spec *b)
+{
+    struct netaddr a;
+    if (b->is_unix || strcmp(b->host, "localhost") == 0)
+        return true;
+    return netaddr_parse(b->host, strlen(b->host), &a) == 0 && netaddr_is_loopback(&a);
+}
+
+static const char *controller_secret(const struct conf_obj *blk, const char *key)
+{
+    const char *s = conf_as_string(conf_first(conf_get(blk, key)));
+    return s == NULL || s[0] == '\0' || strcmp(s, "false") == 0 ? NULL : s;
+}
+
+static int controller_check(struct config *cfg, const struct worker_conf *w, const char **error_r)
+{
+    if (!w->enabled || controller_secret(w->section, "password") != NULL ||
+        controller_secret(w->section, "enable_password") != NULL)
+        return 0;
+    for (size_t i = 0; i < w->nbinds; i++) {
+        if (bind_is_loopback(&w->binds[i]))
+            continue;
+        const char *why = arena_printf(cfg->arena,
+            "the controller would listen on %s, which is not loopback, without a password; "
+            "set password and enable_password in local.d/worker-controller.inc (hashes from "
+            "`winnowadm pw`), or bind it to 127.0.0.1:11334", w->binds[i].text);
+        const struct conf_obj *v = conf_get(w->section, "bind_socket");
+        *error_r = settings_error(cfg, v ? conf_first(v) : w->section, "bind_socket", why);
+        return -1;
+    }
+    return 0;
+}
+
+static int controllers_check(struct config *cfg, const char **error_r)
+{
+    for (size_t i = 0; i < cfg->nworkers; i++)
+        if (cfg->workers[i].type == WORKER_CONTROLLER &&
+            controller_check(cfg, &cfg->workers[i], error_r) < 0)
+            return -1;
+    return 0;
+}
+
 int settings_workers(struct config *cfg, const char **error_r)
 {
     const struct conf_obj *ws = conf_get(cfg->root, "worker");
@@ -184,5 +235,5 @@ int settings_workers(struct config *cfg, const char **error_r)
         if (worker_block(cfg, e, error_r) < 0)
             return -1;
     }
-    return 0;
+    return controllers_check(cfg, error_r);
 }

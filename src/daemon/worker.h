@@ -67,6 +67,7 @@ const struct worker_def *worker_def_for(enum worker_type type);
 
 /* The rows of that table (workers.c), one per file. */
 extern const struct worker_def worker_normal_def;    /* worker_normal.c */
+extern const struct worker_def worker_controller_def; /* worker_controller.c */
 
 /* What the main process hands a new worker process. */
 struct worker_start {

@@ -2,13 +2,13 @@
  * The worker types this build implements, one row each (STYLE §2: all
  * workers share one skeleton, worker.c; a type only supplies its row).
  * A `worker` block of a type not listed here is skipped by the main process
- * with one log line.  The controller and rspamd_proxy rows come with their
- * issues.
+ * with one log line.
  */
 #include "daemon/worker.h"
 
 static const struct worker_def *const worker_defs[] = {
     &worker_normal_def,
+    &worker_controller_def,  /* worker_controller.c: the HTTP API on 11334 */
     NULL,
 };
 

@@ -12,6 +12,8 @@ extern const struct module module_headers;
 extern const struct module module_addresses;
 extern const struct module module_mime_types;
 extern const struct module module_urls;
+extern const struct module module_bayes;
+extern const struct module module_history;
 
 const struct module *const modules_registry[] = {
     &module_gtube,
@@ -19,5 +21,7 @@ const struct module *const modules_registry[] = {
     &module_addresses,
     &module_mime_types,
     &module_urls,
+    &module_bayes,
+    &module_history,         /* last: its post_scan records the final verdict */
     NULL,
 };

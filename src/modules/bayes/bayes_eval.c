@@ -5,6 +5,12 @@
  * spam-1, spam-2).  Counts live in memory, so tokenizer and classifier
  * changes can be measured in seconds.  Usage: winnow-bayes-eval DATA_DIR
  * [window]
+ *
+ * Environment: BAYES_S, BAYES_MINDEV, BAYES_MAXTOK override the classifier's
+ * strength, min_dev and top-N; BAYES_NOHDR=1 drops the header tokens;
+ * BAYES_EVAL_DUMP=FILE writes each test message's probability, which
+ * bench/accuracy-combine adds to the heuristics' scores (docs/bayes.md).
+ * Test-only numbers: nothing here is trained on an even id.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -20,7 +26,7 @@ struct item {
     uint64_t *tok;
     size_t n;
     bool spam, train;
-    char name[64];
+    char name[80];
 };
 
 struct table {
@@ -85,7 +91,8 @@ int main(int argc, char **argv)
         bool spam;
     } sets[] = {{"easy-ham-1", false}, {"easy-ham-2", false}, {"hard-ham-1", false},
                 {"spam-1", true}, {"spam-2", true}};
-    struct bayes_tokenizer_opts topts = {argc > 2 ? (unsigned)atoi(argv[2]) : 0, 0, true};
+    struct bayes_tokenizer_opts topts = {argc > 2 ? (unsigned)atoi(argv[2]) : 0, 0,
+                                         getenv("BAYES_NOHDR") == NULL};
     mime_global_init();
     size_t cap = 8192, n = 0;
     struct item *items = calloc(cap, sizeof(*items));
@@ -114,7 +121,7 @@ int main(int argc, char **argv)
                 items[n].n = tk.n;
                 items[n].spam = sets[s].spam;
                 items[n].train = atoi(de->d_name) % 2 == 1;
-                snprintf(items[n].name, sizeof(items[n].name), "%s/%.40s", sets[s].dir,
+                snprintf(items[n].name, sizeof(items[n].name), "%s/%.50s", sets[s].dir,
                          de->d_name);
                 n++;
             }
@@ -149,6 +156,9 @@ int main(int argc, char **argv)
     static const double thr[] = {0.5, 0.8, 0.9, 0.95, 0.99};
     size_t fp[5] = {0}, fn[5] = {0}, th = 0, ts = 0, unsure = 0;
     struct bayes_counts *cnt = calloc(100000, sizeof(*cnt));
+    /* BAYES_EVAL_DUMP=FILE: one line per test message (set, file, class,
+     * probability, tokens used) for combining with the heuristics' scores. */
+    FILE *dump = getenv("BAYES_EVAL_DUMP") ? fopen(getenv("BAYES_EVAL_DUMP"), "w") : NULL;
     for (size_t i = 0; i < n; i++) {
         if (items[i].train)
             continue;
@@ -168,11 +178,15 @@ int main(int argc, char **argv)
             if (items[i].spam && v.prob < thr[k])
                 fn[k]++;
         }
+        if (dump != NULL)
+            fprintf(dump, "%s %d %.8f %u\n", items[i].name, items[i].spam, v.prob, v.used);
         if (getenv("BAYES_EVAL_VERBOSE") &&
             ((!items[i].spam && v.prob >= 0.9) || (items[i].spam && v.prob < 0.5)))
             printf("  miss %s prob=%.4f used=%u\n", items[i].name, v.prob, v.used);
     }
     double t3 = now();
+    if (dump != NULL)
+        fclose(dump);
     printf("messages: %zu (train %llu spam + %llu ham, test %zu spam + %zu ham); %zu features\n",
            n, (unsigned long long)ls, (unsigned long long)lh, ts, th, t.n);
     printf("parse+tokenize %.2fs (%.0f msg/s), train %.2fs, classify %.2fs; %zu without verdict\n",

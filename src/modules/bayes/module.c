@@ -1,0 +1,480 @@
+/*
+ * bayes: the statistical classifier on Redis (`classifier "bayes" {}` in
+ * statistic.conf, Rspamd's layout; options in docs/bayes.md).
+ *
+ * A scan tokenizes the message (tokenize.c), reads the class counters and
+ * every token's counts with one pipelined batch of HMGETs (store.c has the
+ * key layout), classifies (classify.c) and inserts BAYES_SPAM or BAYES_HAM
+ * with Rspamd's dynamic multiplier ((p - 0.5) * 2)^8 and the probability as
+ * option.  Nothing is inserted below min_tokens tokens or while either class
+ * has fewer than min_learns learns.  When Redis fails (unreachable, timeout,
+ * error reply) BAYES_UNAVAILABLE (score 0) carries the reason, and the scan
+ * goes on: the pool fails fast while a server is down.
+ *
+ * Owns the per-worker Redis pool (worker_init / worker_deinit).  Learning
+ * and autolearn live in learn.c.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/conf.h"
+#include "conf/settings.h"
+#include "core/arena.h"
+#include "core/log.h"
+#include "core/symbols.h"
+#include "core/task.h"
+#include "mime/message.h"
+#include "modules/bayes/bayes_module.h"
+#include "modules/bayes/bayes_private.h"
+#include "modules/module.h"
+
+struct bayes_ctx *bayes_worker_ctx;
+
+static const struct symbol_def bayes_symbols[] = {
+    {"BAYES_SPAM", 7.0, "statistics",
+     "Message probably spam, probability of spam in the option (score scaled by it)", 0},
+    {"BAYES_HAM", -3.0, "statistics",
+     "Message probably ham, probability of ham in the option (score scaled by it)", 0},
+    {"BAYES_UNAVAILABLE", 0.0, "statistics",
+     "Bayes statistics could not be read (Redis unreachable, timeout or error: the option "
+     "says which); the message was scanned without them",
+     0},
+};
+
+/* ---- configuration ---- */
+
+/* `classifier "bayes" {}` (or a `bayes {}` section, when someone writes one). */
+static const struct conf_obj *classifier_section(const struct conf_obj *section,
+                                                 const struct config *cfg)
+{
+    if (section != NULL)
+        return section;
+    if (cfg == NULL || cfg->root == NULL)
+        return NULL;
+    const struct conf_obj *cl = conf_get(cfg->root, "classifier");
+    if (cl == NULL)
+        return NULL;
+    for (const struct conf_obj *e = conf_each_first(cl); e; e = conf_each_next(cl, e)) {
+        const struct conf_obj *b = e->type == CONF_OBJECT ? conf_get(e, "bayes") : NULL;
+        if (b != NULL)
+            return conf_first(b);
+    }
+    return NULL;
+}
+
+static int conf_uint(const struct conf_obj *sec, const char *key, int64_t def, int64_t min,
+                     int64_t max, int64_t *v_r, struct arena *a, const char **error_r)
+{
+    if (conf_get_int(sec, key, def, v_r, error_r) < 0)
+        return -1;
+    if (*v_r < min || *v_r > max) {
+        *error_r = arena_printf(a, "classifier bayes: %s must be between %lld and %lld", key,
+                                (long long)min, (long long)max);
+        return -1;
+    }
+    return 0;
+}
+
+/* statfile { symbol = "BAYES_SPAM"; spam = true; } ... */
+static int configure_statfiles(const struct conf_obj *sec, struct bayes_ctx *ctx,
+                               const char **error_r)
+{
+    const struct conf_obj *sf = conf_get(sec, "statfile");
+    for (const struct conf_obj *e = conf_each_first(sf); e; e = conf_each_next(sf, e)) {
+        const char *sym = NULL;
+        bool spam = false;
+        if (e->type != CONF_OBJECT)
+            continue;
+        if (conf_get_string(e, "symbol", NULL, &sym, error_r) < 0 ||
+            conf_get_bool(e, "spam", false, &spam, error_r) < 0)
+            return -1;
+        if (sym != NULL) {
+            if (spam)
+                ctx->sym_spam = sym;
+            else
+                ctx->sym_ham = sym;
+        }
+    }
+    return 0;
+}
+
+/* autolearn = true | [ham, spam] | { ham_threshold; spam_threshold; check_balance; min_balance } */
+static int configure_autolearn(const struct conf_obj *sec, struct bayes_autolearn *al,
+                               struct arena *a, const char **error_r)
+{
+    const struct conf_obj *v = conf_get(sec, "autolearn");
+    memset(al, 0, sizeof(*al));
+    al->min_balance = 0.9;
+    if (v == NULL)
+        return 0;
+    bool b;
+    if (conf_as_bool(v, &b)) {
+        if (b) {
+            al->mode = AUTOLEARN_SCORES;
+            al->spam_from_reject = true;
+            al->ham_score = -0.001;      /* Rspamd: ham when score < 0 */
+        }
+        return 0;
+    }
+    if (v->type == CONF_ARRAY && v->v.list.n == 2) {
+        if (!conf_as_double(v->v.list.head, &al->ham_score) ||
+            !conf_as_double(v->v.list.head->next, &al->spam_score))
+            goto bad;
+        al->mode = AUTOLEARN_SCORES;
+        return 0;
+    }
+    if (v->type == CONF_OBJECT) {
+        al->mode = AUTOLEARN_SCORES;
+        if (conf_get_double(v, "ham_threshold", -0.5, &al->ham_score, error_r) < 0 ||
+            conf_get_double(v, "spam_threshold", NAN, &al->spam_score, error_r) < 0 ||
+            conf_get_bool(v, "check_balance", true, &al->check_balance, error_r) < 0 ||
+            conf_get_double(v, "min_balance", 0.9, &al->min_balance, error_r) < 0)
+            return -1;
+        if (isnan(al->spam_score))
+            al->spam_from_reject = true;
+        if (al->min_balance <= 0 || al->min_balance > 1)
+            goto bad;
+        return 0;
+    }
+    if (conf_as_string(v) != NULL) {
+        *error_r = arena_printf(a, "%s:%u: classifier bayes: autolearn as a Lua function is not "
+                                "supported; use true, [ham_score, spam_score] or an object",
+                                v->file ? v->file : "?", v->line);
+        return -1;
+    }
+bad:
+    *error_r = arena_printf(a, "%s:%u: classifier bayes: autolearn must be true/false, "
+                            "[ham_score, spam_score] or { ham_threshold; spam_threshold; }",
+                            v->file ? v->file : "?", v->line);
+    return -1;
+}
+
+static int configure_classifier(const struct conf_obj *sec, struct bayes_ctx *ctx,
+                                struct arena *a, const char **error_r)
+{
+    int64_t v;
+    const char *backend = NULL;
+    if (conf_get_string(sec, "backend", "redis", &backend, error_r) < 0)
+        return -1;
+    if (strcmp(backend, "redis") != 0) {
+        *error_r = arena_printf(a, "classifier bayes: backend \"%s\" is not supported (redis only)",
+                                backend);
+        return -1;
+    }
+    if (conf_get_string(sec, "prefix", "WB", &ctx->prefix, error_r) < 0 ||
+        conf_get_bool(sec, "per_user", false, &ctx->per_user, error_r) < 0)
+        return -1;
+    if (conf_uint(sec, "shards", 8, 1, BAYES_SHARDS_MAX, &v, a, error_r) < 0)
+        return -1;
+    ctx->nshards = (unsigned)v;
+    if (conf_uint(sec, "cache_size", 262144, 0, 1 << 26, &v, a, error_r) < 0)
+        return -1;
+    ctx->cache_slots = (size_t)v;
+    if (conf_uint(sec, "min_learns", 200, 0, 1000000000, &v, a, error_r) < 0)
+        return -1;
+    ctx->min_learns = (uint64_t)v;
+    if (conf_uint(sec, "min_tokens", 11, 1, 100000, &v, a, error_r) < 0)
+        return -1;
+    ctx->min_tokens = (unsigned)v;
+    bayes_params_defaults(&ctx->params);
+    if (conf_uint(sec, "max_tokens", ctx->params.max_tokens, 1, 10000, &v, a, error_r) < 0)
+        return -1;
+    ctx->params.max_tokens = (unsigned)v;
+    ctx->params.min_tokens = ctx->min_tokens;
+    if (conf_get_double(sec, "strength", ctx->params.strength, &ctx->params.strength, error_r) < 0 ||
+        conf_get_double(sec, "min_prob_strength", ctx->params.min_dev, &ctx->params.min_dev,
+                        error_r) < 0 ||
+        conf_get_double(sec, "multiplier_exponent", 4.0, &ctx->exponent, error_r) < 0)
+        return -1;
+    if (ctx->exponent < 1 || ctx->exponent > 16 || ctx->params.strength <= 0 ||
+        ctx->params.min_dev < 0 || ctx->params.min_dev >= 0.5) {
+        *error_r = "classifier bayes: multiplier_exponent must be 1..16, strength > 0, "
+                   "min_prob_strength 0..0.5";
+        return -1;
+    }
+    ctx->topts.header_tokens = true;
+    const struct conf_obj *tk = conf_get(sec, "tokenizer");
+    if (tk != NULL && tk->type == CONF_OBJECT) {
+        if (conf_uint(tk, "window", 0, 0, 8, &v, a, error_r) < 0)
+            return -1;
+        ctx->topts.osb_window = (unsigned)v;
+    }
+    ctx->sym_spam = "BAYES_SPAM";
+    ctx->sym_ham = "BAYES_HAM";
+    if (configure_statfiles(sec, ctx, error_r) < 0)
+        return -1;
+    return configure_autolearn(sec, &ctx->autolearn, a, error_r);
+}
+
+static int bayes_configure(const struct conf_obj *section, struct module_env *env, void **ctx_r,
+                           const char **error_r)
+{
+    *ctx_r = NULL;
+    symtab_add_many(env->symtab, bayes_symbols, sizeof(bayes_symbols) / sizeof(bayes_symbols[0]));
+    const struct conf_obj *sec = classifier_section(section, env->config);
+    if (sec == NULL)
+        return 0;    /* no classifier block: disabled (unconfigured) */
+    bool enabled = true;
+    if (conf_get_bool(sec, "enabled", true, &enabled, error_r) < 0)
+        return -1;
+    if (!enabled)
+        return 0;
+    struct bayes_ctx *ctx = ARENA_NEW(env->arena, struct bayes_ctx);
+    if (configure_classifier(sec, ctx, env->arena, error_r) < 0)
+        return -1;
+    const struct conf_obj *global = env->config ? conf_get(env->config->root, "redis") : NULL;
+    if (redis_settings_parse(env->arena, sec, conf_first(global), &ctx->redis, error_r) < 0)
+        return -1;
+    if (!ctx->redis.configured)
+        return 0;    /* Rspamd: the redis backend is off without servers */
+    /* Bayes' own timeout (Rspamd's backend default 0.5 s), not the global one. */
+    if (conf_get_time(sec, "timeout", 0.5, &ctx->redis.timeout, error_r) < 0)
+        return -1;
+    *ctx_r = ctx;
+    return 0;
+}
+
+static int bayes_worker_init(void *vctx, struct ev_loop *loop, const char **error_r)
+{
+    struct bayes_ctx *ctx = vctx;
+    ctx->pool = redis_pool_new(loop, &ctx->redis, "bayes");
+    ctx->cache = bayes_cache_new(ctx->cache_slots);
+    bayes_worker_ctx = ctx;
+    return 0;
+}
+
+static void bayes_worker_deinit(void *vctx)
+{
+    struct bayes_ctx *ctx = vctx;
+    redis_pool_free(&ctx->pool);
+    bayes_cache_free(&ctx->cache);
+    if (bayes_worker_ctx == ctx)
+        bayes_worker_ctx = NULL;
+}
+
+/* ---- scanning ---- */
+
+int bayes_task_tokens(const struct bayes_ctx *ctx, struct task *task, struct bayes_tokens *out)
+{
+    if (task->msg == NULL && task->raw != NULL && !(task->flags & TASK_RAW)) {
+        struct mime_limits limits = {0};
+        const char *err = NULL;
+        if (message_parse(task->arena, task->raw, task->raw_len, &limits, &task->msg, &err) < 0)
+            task->msg = NULL;
+    }
+    if (task->msg == NULL)
+        return -1;
+    bayes_tokenize(task->arena, task->msg, &ctx->topts, out);
+    return 0;
+}
+
+/*
+ * A scan reads in two round trips: first the class counters and the
+ * revision (bumped by every learn), then only the tokens the worker's cache
+ * does not hold.  The cache (cache.c) is emptied whenever the revision
+ * moves, so a learn is seen by the next scan; in steady state most of a
+ * message's tokens (common words and pairs) are served from it, which keeps
+ * Redis' share of a scan small (docs/bayes.md has the measurements).
+ * Below min_learns the tokens are not read at all.
+ */
+struct lookup {
+    struct bayes_ctx *ctx;
+    const char *prefix;
+    bool use_cache;
+    struct bayes_tokens tok;
+    struct bayes_counts *counts;
+    size_t *idx[BAYES_SHARDS_MAX];   /* indices of the tokens to read, per shard */
+    size_t nidx[BAYES_SHARDS_MAX];
+    unsigned pending;
+    uint64_t learns_spam, learns_ham, revision;
+    const char *error;
+};
+
+struct lookup_cmd {
+    struct lookup *lk;
+    unsigned shard;
+};
+
+static void lookup_finish(struct task *task, struct lookup *lk)
+{
+    const struct bayes_ctx *ctx = lk->ctx;
+    if (lk->error != NULL) {
+        task_insert(task, "BAYES_UNAVAILABLE", 1.0, lk->error);
+        log_task_warn(task, "bayes: statistics unavailable: %s", lk->error);
+        return;
+    }
+    struct bayes_verdict v;
+    bayes_classify(&lk->tok, lk->counts, lk->learns_spam, lk->learns_ham, &ctx->params, &v);
+    if (!v.ok)
+        return;
+    /* Rspamd's dynamic multiplier ((p - 0.5) * 2)^8 with our exponent
+     * (default 4, docs/bayes.md): p = 0.99 then carries 92% of the weight. */
+    double e = ctx->exponent;
+    if (v.prob > 0.55)
+        task_insertf(task, ctx->sym_spam, pow((v.prob - 0.5) * 2.0, e), "%.2f%%",
+                     (v.prob - 0.5) * 200.0);
+    else if (v.prob < 0.45)
+        task_insertf(task, ctx->sym_ham, pow((0.5 - v.prob) * 2.0, e), "%.2f%%",
+                     (0.5 - v.prob) * 200.0);
+}
+
+static const char *reply_error(struct task *task, const redisReply *r, const char *err)
+{
+    if (r == NULL)
+        return arena_printf(task->arena, "redis: %s", err ? err : "no reply");
+    if (r->type == REDIS_REPLY_ERROR)
+        return arena_printf(task->arena, "redis: %.200s", r->str);
+    if (r->type != REDIS_REPLY_ARRAY)
+        return "redis: unexpected reply";
+    return NULL;
+}
+
+static void tokens_reply(struct task *task, const redisReply *r, const char *err, void *data)
+{
+    struct lookup_cmd *c = data;
+    struct lookup *lk = c->lk;
+    if (lk->error == NULL)
+        lk->error = reply_error(task, r, err);
+    if (lk->error == NULL) {
+        size_t n = lk->nidx[c->shard];
+        for (size_t i = 0; i < n && i < r->elements; i++) {
+            size_t t = lk->idx[c->shard][i];
+            bayes_reply_counts(r->element[i], &lk->counts[t]);
+            if (lk->use_cache)
+                bayes_cache_put(lk->ctx->cache, lk->tok.v[t], &lk->counts[t]);
+        }
+    }
+    if (--lk->pending == 0)
+        lookup_finish(task, lk);
+}
+
+static void tokens_send(struct task *task, struct lookup *lk, unsigned shard)
+{
+    size_t n = lk->nidx[shard];
+    const char **argv = ARENA_NEW_N(task->arena, const char *, n + 2);
+    size_t *argvlen = ARENA_NEW_N(task->arena, size_t, n + 2);
+    char *fields = arena_alloc(task->arena, n * 8 + 1);
+    argv[0] = "HMGET";
+    argvlen[0] = 5;
+    argv[1] = bayes_key_tokens(task, lk->prefix, shard);
+    argvlen[1] = strlen(argv[1]);
+    for (size_t i = 0; i < n; i++) {
+        bayes_field(lk->tok.v[lk->idx[shard][i]], fields + 8 * i);
+        argv[i + 2] = fields + 8 * i;
+        argvlen[i + 2] = 8;
+    }
+    struct lookup_cmd *c = ARENA_NEW(task->arena, struct lookup_cmd);
+    c->lk = lk;
+    c->shard = shard;
+    lk->pending++;
+    redis_task_command(lk->ctx->pool, task, REDIS_READ, (int)(n + 2), argv, argvlen, tokens_reply,
+                       c);
+}
+
+/* Second round trip: the tokens the cache does not answer, by shard. */
+static void tokens_start(struct task *task, struct lookup *lk)
+{
+    const struct bayes_ctx *ctx = lk->ctx;
+    size_t *shard_of = ARENA_NEW_N(task->arena, size_t, lk->tok.n + 1);
+    for (size_t i = 0; i < lk->tok.n; i++) {
+        if (lk->use_cache && bayes_cache_get(ctx->cache, lk->tok.v[i], &lk->counts[i])) {
+            shard_of[i] = BAYES_SHARDS_MAX;
+            continue;
+        }
+        shard_of[i] = bayes_shard(ctx, lk->tok.v[i]);
+        lk->nidx[shard_of[i]]++;
+    }
+    for (unsigned s = 0; s < ctx->nshards; s++) {
+        lk->idx[s] = ARENA_NEW_N(task->arena, size_t, lk->nidx[s] + 1);
+        lk->nidx[s] = 0;
+    }
+    for (size_t i = 0; i < lk->tok.n; i++)
+        if (shard_of[i] < BAYES_SHARDS_MAX)
+            lk->idx[shard_of[i]][lk->nidx[shard_of[i]]++] = i;
+    /* Held while sending, so a failure answered synchronously (server down)
+     * cannot finish the lookup before every command is out. */
+    lk->pending = 1;
+    for (unsigned s = 0; s < ctx->nshards && lk->error == NULL; s++)
+        if (lk->nidx[s] > 0)
+            tokens_send(task, lk, s);
+    if (--lk->pending == 0)
+        lookup_finish(task, lk);
+}
+
+static void stats_reply(struct task *task, const redisReply *r, const char *err, void *data)
+{
+    struct lookup *lk = data;
+    const struct bayes_ctx *ctx = lk->ctx;
+    lk->error = reply_error(task, r, err);
+    if (lk->error == NULL && r->elements == 3) {
+        lk->learns_spam = bayes_reply_count(r->element[0]);
+        lk->learns_ham = bayes_reply_count(r->element[1]);
+        lk->revision = bayes_reply_count(r->element[2]);
+    }
+    if (lk->error != NULL) {
+        lookup_finish(task, lk);
+        return;
+    }
+    if (lk->learns_spam < ctx->min_learns || lk->learns_ham < ctx->min_learns) {
+        log_task_debug(task, "bayes", "bayes: not enough learns (spam %llu, ham %llu < %llu)",
+                       (unsigned long long)lk->learns_spam, (unsigned long long)lk->learns_ham,
+                       (unsigned long long)ctx->min_learns);
+        return;
+    }
+    if (lk->use_cache)
+        bayes_cache_revision(ctx->cache, lk->revision, lk->learns_spam, lk->learns_ham);
+    tokens_start(task, lk);
+}
+
+static int bayes_scan(struct task *task, void *vctx)
+{
+    struct bayes_ctx *ctx = vctx;
+    if (ctx->pool == NULL || task->msg == NULL)
+        return 0;
+    struct lookup *lk = ARENA_NEW(task->arena, struct lookup);
+    lk->ctx = ctx;
+    bayes_tokenize(task->arena, task->msg, &ctx->topts, &lk->tok);
+    if (lk->tok.n < ctx->min_tokens)
+        return 0;
+    lk->counts = ARENA_NEW_N(task->arena, struct bayes_counts, lk->tok.n);
+    lk->prefix = bayes_store_prefix(ctx, task);
+    /* The cache holds the global statistics only: per-user ones would need
+     * a cache per user. */
+    lk->use_cache = ctx->cache != NULL && lk->prefix == ctx->prefix;
+    const char *argv[5] = {"HMGET", bayes_key_stats(task, lk->prefix), "learns_spam",
+                           "learns_ham", "revision"};
+    size_t argvlen[5] = {5, strlen(argv[1]), 11, 10, 8};
+    redis_task_command(ctx->pool, task, REDIS_READ, 5, argv, argvlen, stats_reply, lk);
+    return 0;
+}
+
+static void bayes_post_scan(struct task *task, void *vctx)
+{
+    struct bayes_ctx *ctx = vctx;
+    if (ctx->autolearn.mode != AUTOLEARN_OFF && ctx->pool != NULL)
+        bayes_autolearn(task, ctx);
+}
+
+/* module.h learn hook: see bayes_module.h. */
+static void hook_done(struct task *task, enum bayes_learn_status st, const char *msg, void *data)
+{
+    task_set_message(task, st == BAYES_LEARN_OK ? "learn" : "error", msg);
+}
+
+static int bayes_learn_hook(struct task *task, void *vctx, bool spam)
+{
+    return bayes_learn_start(vctx, task, spam, hook_done, NULL);
+}
+
+const struct module module_bayes = {
+    .name = "bayes",
+    .abi = MODULE_ABI,
+    .configure = bayes_configure,
+    .scan = bayes_scan,
+    .learn = bayes_learn_hook,
+    .post_scan = bayes_post_scan,
+    .worker_init = bayes_worker_init,
+    .worker_deinit = bayes_worker_deinit,
+};
