@@ -29,5 +29,6 @@ int adm_usage_error(const char *usage_line);
 void adm_dedent(struct buf *out, const char *p, size_t len);
 
 int adm_cmd_pw(struct adm_ctx *ctx, int argc, char **argv);
+int adm_cmd_dkim_keygen(struct adm_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -33,6 +33,9 @@ static const struct adm_command admin_commands[] = {
      "configdump [-c FILE] [-j|--json] [-C|--compact] [-m] [SECTION ...]", cmd_configdump},
     {"pw", "Manage winnow passwords",
      "pw [-e] [-p PASSWORD] | pw --check HASH [-p PASSWORD] | pw -c -p HASH", adm_cmd_pw},
+    {"dkim_keygen", "Create DKIM key pair and print the DNS record",
+     "dkim_keygen -s SELECTOR [-d DOMAIN] [-b BITS] [-t rsa|ed25519] [-k FILE] [-f]",
+     adm_cmd_dkim_keygen},
     {"help", "Shows help for commands", "help [COMMAND]", cmd_help},
 };
 

@@ -14,6 +14,11 @@ extern const struct module module_mime_types;
 extern const struct module module_urls;
 extern const struct module module_bayes;
 extern const struct module module_history;
+extern const struct module module_spf;
+extern const struct module module_dkim;
+extern const struct module module_dmarc;
+extern const struct module module_dkim_signing;
+extern const struct module module_arc;
 
 const struct module *const modules_registry[] = {
     &module_gtube,
@@ -22,6 +27,11 @@ const struct module *const modules_registry[] = {
     &module_mime_types,
     &module_urls,
     &module_bayes,
+    &module_spf,
+    &module_dkim,
+    &module_arc,
+    &module_dmarc,
+    &module_dkim_signing,
     &module_history,         /* last: its post_scan records the final verdict */
     NULL,
 };

@@ -192,8 +192,10 @@ static void test_spec14_snippets(void **state)
     assert_string_equal(cfg->workers[0].binds[0].host, "localhost");
     assert_int_equal(cfg->workers[2].binds[0].port, 11332);
     char *s = dump(conf_get_path(config_section(cfg, "options"), "dns"));
-    assert_string_equal(s, "{\"nameserver\":[\"127.0.0.1:53\",\"127.0.0.1:53:10\"],"
-                           "\"timeout\":1.0,\"retransmits\":2}");
+    /* The shipped options.inc sets no nameserver, so the administrator's
+     * list is the whole list (a shipped one would be appended to). */
+    assert_string_equal(s, "{\"timeout\":1.0,\"retransmits\":2,"
+                           "\"nameserver\":[\"127.0.0.1:53:10\"]}");
     free(s);
     s = dump(conf_get(conf_get_path(cfg->root, "dkim_signing.domain"), "example.com"));
     assert_string_equal(s, "{\"path\":\"/var/lib/rspamd/dkim/example.com.key\",\"selector\":\"2024\"}");
