@@ -315,7 +315,8 @@ static void log_field(struct buf *b, const char *key, const char *val)
 /* The one line per scan (STYLE §9): what, from whom, verdict, every symbol. */
 static void log_scan(const struct task *t)
 {
-    if (t->flags & TASK_NO_LOG)
+    /* Not built at all when the level would discard it. */
+    if ((t->flags & TASK_NO_LOG) || log_current_level < LOG_LVL_INFO)
         return;
     struct buf b = BUF_INIT;
     buf_puts(&b, "scan:");

