@@ -5,9 +5,11 @@
  * with one log line.
  */
 #include "daemon/worker.h"
+#include "daemon/worker_proxy.h"
 
 static const struct worker_def *const worker_defs[] = {
     &worker_normal_def,
+    &worker_proxy_def,       /* worker_proxy.c: the milter proxy */
     &worker_controller_def,  /* worker_controller.c: the HTTP API on 11334 */
     NULL,
 };

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/conf.h"
 #include "conf/settings.h"
@@ -210,6 +211,65 @@ static int dmarc_scan(struct task *t, void *data)
     authdns_run(run->dns);
     return 0;
 }
+
+/* ---- stage-0 prefetch ----
+ * DMARC must wait for SPF's and DKIM's outcomes (stage 1), but its record
+ * does not depend on them.  This companion module asks for _dmarc.<From
+ * domain> (and the organisational domain's) in stage 0, in parallel with
+ * SPF and DKIM, so that stage 1 finds the answers in the resolver's cache
+ * instead of adding a round trip after theirs.  It inserts nothing. */
+
+static int prefetch_configure(const struct conf_obj *section, struct module_env *env,
+                              void **ctx_r, const char **error_r)
+{
+    /* Configured from the dmarc section: off when dmarc is off. */
+    const struct conf_obj *dmarc = env->config ? config_section(env->config, "dmarc") : section;
+    bool enabled = true;
+    const char *err = NULL;
+    if (dmarc != NULL)
+        conf_get_bool(dmarc, "enabled", true, &enabled, &err);
+    if (!enabled) {
+        *ctx_r = NULL;
+        return 0;
+    }
+    struct dmarc_ctx *ctx = ARENA_NEW(env->arena, struct dmarc_ctx);
+    if (auth_outbound_configure(dmarc, env->config, &ctx->outbound, error_r) < 0)
+        return -1;
+    *ctx_r = ctx;
+    return 0;
+}
+
+static void prefetch_done(struct task *t, const struct dns_reply *rep, void *data)
+{
+    /* The answer now sits in the resolver's cache for stage 1. */
+}
+
+static int prefetch_scan(struct task *t, void *data)
+{
+    struct dmarc_ctx *ctx = data;
+    struct dns_resolver *res = dns_default();
+    if (res == NULL || t->msg == NULL || auth_outbound_skip(t, &ctx->outbound))
+        return 0;
+    const struct mime_addrlist *f = &t->msg->from;
+    if (f->n == 0 || f->a[0].domain == NULL || strchr(f->a[0].domain, '.') == NULL)
+        return 0;
+    const char *dom = f->a[0].domain;
+    const char *org = dmarc_org_domain(t->arena, dom);
+    dns_task_query(res, t, arena_printf(t->arena, "_dmarc.%s", dom), DNS_T_TXT, prefetch_done,
+                   NULL);
+    if (strcasecmp(org, dom) != 0)
+        dns_task_query(res, t, arena_printf(t->arena, "_dmarc.%s", org), DNS_T_TXT,
+                       prefetch_done, NULL);
+    return 0;
+}
+
+const struct module module_dmarc_prefetch = {
+    .name = "dmarc_prefetch",
+    .abi = MODULE_ABI,
+    .configure = prefetch_configure,
+    .scan = prefetch_scan,
+    .stage = 0,
+};
 
 const struct module module_dmarc = {
     .name = "dmarc",

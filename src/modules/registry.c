@@ -12,11 +12,13 @@ extern const struct module module_headers;
 extern const struct module module_addresses;
 extern const struct module module_mime_types;
 extern const struct module module_urls;
+extern const struct module module_milter_headers;
 extern const struct module module_bayes;
 extern const struct module module_history;
 extern const struct module module_spf;
 extern const struct module module_dkim;
 extern const struct module module_dmarc;
+extern const struct module module_dmarc_prefetch;
 extern const struct module module_dkim_signing;
 extern const struct module module_arc;
 
@@ -30,8 +32,10 @@ const struct module *const modules_registry[] = {
     &module_spf,
     &module_dkim,
     &module_arc,
+    &module_dmarc_prefetch,  /* stage 0: _dmarc lookups overlap SPF and DKIM */
     &module_dmarc,
     &module_dkim_signing,
+    &module_milter_headers,  /* after the checks: headers from the final verdict */
     &module_history,         /* last: its post_scan records the final verdict */
     NULL,
 };

@@ -177,6 +177,34 @@ def test_keygen_refuses_to_overwrite(tmp_path):
     assert len(lines[0]) == 88 and lines[1].startswith('a._domainkey IN TXT ( "v=DKIM1; k=ed25519; "')
 
 
+def test_milter_inserts_signature_at_the_top(tmp_path, make_daemon, dns_server):
+    """JOURNEY.md §4-§5: Postfix with {auth_authen}; the proxy inserts
+    DKIM-Signature as the first header (SMFIR_INSHEADER index 1), folded
+    with LF, and the signed message verifies."""
+    from milter_client import MilterClient
+    d, dnsd, _, _ = journey_setup(tmp_path, make_daemon, dns_server)
+    d.stop()
+    d.write_local("worker-proxy.inc",
+                  f'bind_socket = "127.0.0.1:{d.proxy_port}";\nmilter = yes;\n'
+                  'upstream "local" {\n  default = yes;\n  self_scan = yes;\n}\n')
+    d.start()
+    crlf = MSG.replace(b"\n", b"\r\n")
+    with MilterClient(("127.0.0.1", d.proxy_port)) as c:
+        c.optneg()
+        c.macros("C", {"j": "mx.example.com", "{daemon_name}": "submission"})
+        c.connect(hostname="laptop.example.com", addr="198.51.100.20")
+        replies = c.message(crlf, sender="<alice@example.com>", rcpts=("<bob@example.org>",),
+                            macros={"{auth_authen}": "alice@example.com"})
+        c.quit()
+    ins = [r for r in replies if r[0] == "i" and r[2] == "DKIM-Signature"]
+    assert len(ins) == 1, replies
+    _, index, _, value = ins[0]
+    assert index == 1
+    assert "d=example.com; s=s2026;" in value and "\r" not in value
+    signed = b"DKIM-Signature: " + value.encode() + b"\n" + MSG
+    verify_all(dnsd, signed, 1)
+
+
 def test_arc_seal_verified_by_python_dkim(tmp_path, make_daemon, dns_server):
     """ARC sealing (arc section with a key): an inbound message for
     example.com gets ARC-Seal / ARC-Message-Signature /
