@@ -689,17 +689,6 @@ static void arc_rerun(struct task *t, void *data)
     }
 }
 
-static struct dkim_header *task_fields(struct task *t, size_t *n_r)
-{
-    const struct message *m = t->msg;
-    struct dkim_header *h = ARENA_NEW_N(t->arena, struct dkim_header, m->nheaders + 1);
-    size_t n = 0;
-    for (const struct mime_header *mh = m->headers; mh != NULL && n < m->nheaders; mh = mh->next)
-        h[n++] = (struct dkim_header){mh->raw, mh->raw_len, mh->name_len};
-    *n_r = n;
-    return h;
-}
-
 static int arc_scan(struct task *t, void *data)
 {
     struct arc_ctx *ctx = data;
@@ -707,7 +696,7 @@ static int arc_scan(struct task *t, void *data)
         return 0;
     const struct message *m = t->msg;
     size_t n;
-    struct dkim_header *h = task_fields(t, &n);
+    struct dkim_header *h = auth_dkim_headers(t, &n);
     struct arc_run *run = ARENA_NEW(t->arena, struct arc_run);
     run->v = arc_verify_new(t->arena, h, n, m->body ? m->body : "", m->body_len);
     auth_task_data_set(t, arc_run_key, run);
@@ -730,7 +719,7 @@ static void arc_post_scan(struct task *t, void *data)
     enum arc_result chain = run != NULL && run->reported ? run->result : ARC_RES_TEMPERROR;
     if (run == NULL) {
         size_t n;
-        const struct dkim_header *h = task_fields(t, &n);
+        const struct dkim_header *h = auth_dkim_headers(t, &n);
         v = arc_verify_new(t->arena, h, n, t->msg->body ? t->msg->body : "", t->msg->body_len);
         chain = v->decided && v->result == ARC_RES_NONE ? ARC_RES_NONE : ARC_RES_TEMPERROR;
     }

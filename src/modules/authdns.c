@@ -23,6 +23,8 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/task.h"
+#include "mime/message.h"
+#include "modules/dkim/dkim.h"
 
 /* ---- per-task data ---- */
 
@@ -332,4 +334,15 @@ const char *auth_results_header(struct task *t, const char *authserv_id)
     const char *out = arena_strndup(t->arena, b.data, b.len);
     buf_free(&b);
     return out;
+}
+
+struct dkim_header *auth_dkim_headers(struct task *t, size_t *n_r)
+{
+    const struct message *m = t->msg;
+    struct dkim_header *h = ARENA_NEW_N(t->arena, struct dkim_header, m->nheaders + 1);
+    size_t n = 0;
+    for (const struct mime_header *mh = m->headers; mh != NULL && n < m->nheaders; mh = mh->next)
+        h[n++] = (struct dkim_header){mh->raw, mh->raw_len, mh->name_len};
+    *n_r = n;
+    return h;
 }

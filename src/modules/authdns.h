@@ -43,6 +43,11 @@ struct auth_results *auth_results_get(struct task *t);
 /* NULL when neither SPF nor DKIM ran. */
 const struct auth_results *auth_results_peek(const struct task *t);
 
+/* The message's header fields in order, as the DKIM/ARC code takes them
+ * (raw bytes with folding, name length), in the task's arena. */
+struct dkim_header;
+struct dkim_header *auth_dkim_headers(struct task *t, size_t *n_r);
+
 /* ---- DNS ---- */
 
 struct authdns;

@@ -144,17 +144,6 @@ static void dkim_rerun(struct task *t, void *data)
     }
 }
 
-static struct dkim_header *task_headers(struct task *t, size_t *n_r)
-{
-    const struct message *m = t->msg;
-    struct dkim_header *h = ARENA_NEW_N(t->arena, struct dkim_header, m->nheaders + 1);
-    size_t n = 0;
-    for (const struct mime_header *mh = m->headers; mh != NULL && n < m->nheaders; mh = mh->next)
-        h[n++] = (struct dkim_header){mh->raw, mh->raw_len, mh->name_len};
-    *n_r = n;
-    return h;
-}
-
 static int dkim_scan(struct task *t, void *data)
 {
     struct dkim_ctx *ctx = data;
@@ -167,7 +156,7 @@ static int dkim_scan(struct task *t, void *data)
     run->task = t;
     run->v = dkim_verify_new(t->arena, &opts);
     size_t n;
-    struct dkim_header *hdrs = task_headers(t, &n);
+    struct dkim_header *hdrs = auth_dkim_headers(t, &n);
     const char *err = NULL;
     if (dkim_verify_headers(run->v, hdrs, n, &err) < 0) {
         task_insert(t, "R_DKIM_PERMFAIL", 1.0, err);

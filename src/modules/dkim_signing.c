@@ -287,17 +287,6 @@ static void add_signature(struct task *t, const char *value)
     t->dkim_signatures = v;
 }
 
-static struct dkim_header *message_headers(struct task *t, size_t *n_r)
-{
-    const struct message *m = t->msg;
-    struct dkim_header *h = ARENA_NEW_N(t->arena, struct dkim_header, m->nheaders + 1);
-    size_t n = 0;
-    for (const struct mime_header *mh = m->headers; mh != NULL && n < m->nheaders; mh = mh->next)
-        h[n++] = (struct dkim_header){mh->raw, mh->raw_len, mh->name_len};
-    *n_r = n;
-    return h;
-}
-
 static void sign_one(struct task *t, const struct sign_ctx *ctx, const struct sign_target *tg)
 {
     const struct dkim_privkey *key = sign_key_get(tg->path, arena_printf(t->arena, "%s (selector %s)",
@@ -311,7 +300,7 @@ static void sign_one(struct task *t, const struct sign_ctx *ctx, const struct si
     o.lf = (t->flags & TASK_MILTER) || !t->msg->crlf;
     const char *err = NULL, *field;
     size_t flen, n;
-    struct dkim_header *hdrs = message_headers(t, &n);
+    struct dkim_header *hdrs = auth_dkim_headers(t, &n);
     struct dkim_signer *s = dkim_sign_new(t->arena, key, &o, &err);
     if (s == NULL) {
         log_task_warn(t, "dkim_signing: cannot sign for %s: %s", tg->domain, err ? err : "?");

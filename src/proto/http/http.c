@@ -305,19 +305,30 @@ static size_t feed_http(struct http_parser_state *p, const char *data, size_t le
 
 /* Collects the first line until LF, then hands it to the protocol it
  * belongs to.  Returns the number of bytes of data used. */
-static size_t feed_line(struct http_parser_state *p, const char *data, size_t len)
+size_t http_collect_line(struct http_parser_state *p, const char *data, size_t len,
+                         size_t *llen_r)
 {
     const char *lf = memchr(data, '\n', len);
     size_t n = lf ? (size_t)(lf - data) + 1 : len;
+    *llen_r = SIZE_MAX;
     if (http_count_header_bytes(p, n) < 0)
         return n;
     buf_append(&p->line, data, n);
     if (lf == NULL)
         return n;
-
     size_t llen = p->line.len - 1;
     if (llen > 0 && p->line.data[llen - 1] == '\r')
         llen--;
+    *llen_r = llen;
+    return n;
+}
+
+static size_t feed_line(struct http_parser_state *p, const char *data, size_t len)
+{
+    size_t llen;
+    size_t n = http_collect_line(p, data, len, &llen);
+    if (llen == SIZE_MAX)
+        return n;
     if (http_legacy_detect(p->line.data, llen)) {
         http_legacy_start(p, p->line.data, llen);
         buf_reset(&p->line);

@@ -153,16 +153,10 @@ static int headers_end(struct http_parser_state *p)
 /* Collects one header line (up to LF) in p->line; returns bytes used. */
 static size_t feed_header(struct http_parser_state *p, const char *data, size_t len)
 {
-    const char *lf = memchr(data, '\n', len);
-    size_t n = lf ? (size_t)(lf - data) + 1 : len;
-    if (http_count_header_bytes(p, n) < 0)
+    size_t llen;
+    size_t n = http_collect_line(p, data, len, &llen);
+    if (llen == SIZE_MAX)
         return n;
-    buf_append(&p->line, data, n);
-    if (lf == NULL)
-        return n;
-    size_t llen = p->line.len - 1;
-    if (llen > 0 && p->line.data[llen - 1] == '\r')
-        llen--;
     if (llen == 0)
         headers_end(p);
     else

@@ -5,6 +5,7 @@
  * http_legacy.c (RSPAMC/SPAMC request lines).  For implementers only.
  */
 #include <http_parser.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "proto/http/http.h"
@@ -60,6 +61,12 @@ bool http_is_token(const char *p, size_t len);
 
 /* Counts bytes against max_header_bytes; -1 (431) when exceeded. */
 int http_count_header_bytes(struct http_parser_state *p, size_t n);
+/* Appends data up to and including the next LF to p->line, counting it
+ * against the header limit.  Returns the bytes used; *llen_r is the line's
+ * length without CR LF once it is complete, SIZE_MAX while it is not (or
+ * when the limit was hit). */
+size_t http_collect_line(struct http_parser_state *p, const char *data, size_t len,
+                         size_t *llen_r);
 
 /* Splits p->url into req.path / req.query and appends the query parameters
  * as headers (http_url.c).  -1 with the error recorded. */
