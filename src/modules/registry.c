@@ -15,6 +15,7 @@ extern const struct module module_urls;
 extern const struct module module_milter_headers;
 extern const struct module module_bayes;
 extern const struct module module_history;
+extern const struct module module_greylist;
 extern const struct module module_spf;
 extern const struct module module_dkim;
 extern const struct module module_dmarc;
@@ -35,6 +36,7 @@ const struct module *const modules_registry[] = {
     &module_dmarc_prefetch,  /* stage 0: _dmarc lookups overlap SPF and DKIM */
     &module_dmarc,
     &module_dkim_signing,
+    &module_greylist,        /* post_scan: may defer with a soft reject */
     &module_milter_headers,  /* after the checks: headers from the final verdict */
     &module_history,         /* last: its post_scan records the final verdict */
     NULL,

@@ -44,7 +44,12 @@ def proxy_conf(bind, extra="", upstream=None):
 
 def start(make_daemon, proxy=None, local=None, **kw):
     """A daemon whose proxy listens on its proxy_port (or as `proxy` says:
-    a callable d -> worker-proxy.inc text)."""
+    a callable d -> worker-proxy.inc text).  Greylisting is off: these tests
+    are about the milter replies for each action, and a first delivery in
+    the greylist..rewrite-subject range would be deferred (greylisting is
+    tested with a real Postfix in test_postfix_milter.py)."""
+    local = dict(local or {})
+    local.setdefault("greylist.conf", "enabled = false;\n")
     d = make_daemon(local=local, start=False, **kw)
     text = proxy(d) if proxy else proxy_conf(f"127.0.0.1:{d.proxy_port}")
     d.write_local("worker-proxy.inc", text)
