@@ -97,6 +97,11 @@ def test_socket_permissions_of_a_real_install(winnow, postfix):
 def test_ham_smtp_delivered_with_headers(postfix):
     m = pfx.scenario_ham_smtp(postfix)
     assert "X-Spam" not in [k for k in m.msg.keys()], m.raw[:2000]
+    # Authentication-Results is among winnow's default verdict headers: the
+    # remote client's SPF (no record for the test domain) is reported.
+    ar = m.header("Authentication-Results")
+    assert ar is not None, m.raw[:2000]
+    assert "spf=" in ar, ar
 
 
 def test_gtube_refused_554(postfix):
