@@ -170,17 +170,20 @@ static void dmarc_rerun(struct task *t, void *data)
         dmarc_report(t, run, &out);
 }
 
-/* The single From domain, or NULL after inserting why there is none. */
-static const char *from_domain(struct task *t)
+/* The single From domain, or NULL (after inserting why there is none when
+ * `report` is set). */
+static const char *from_domain(struct task *t, bool report)
 {
     const struct mime_addrlist *f = &t->msg->from;
     if (f->n == 0 || f->a[0].domain == NULL || f->a[0].domain[0] == '\0') {
-        task_insert(t, "DMARC_NA", 1.0, "No From header");
+        if (report)
+            task_insert(t, "DMARC_NA", 1.0, "No From header");
         return NULL;
     }
     for (size_t i = 1; i < f->n; i++) {
         if (f->a[i].domain != NULL && strcmp(f->a[i].domain, f->a[0].domain) != 0) {
-            task_insert(t, "DMARC_BAD_POLICY", 1.0, "Multiple From domains");
+            if (report)
+                task_insert(t, "DMARC_BAD_POLICY", 1.0, "Multiple From domains");
             return NULL;
         }
     }
@@ -192,7 +195,7 @@ static int dmarc_scan(struct task *t, void *data)
     struct dmarc_ctx *ctx = data;
     if (t->msg == NULL || auth_outbound_skip(t, &ctx->outbound))
         return 0;
-    const char *dom = from_domain(t);
+    const char *dom = from_domain(t, true);
     if (dom == NULL)
         return 0;
     struct dmarc_run *run = ARENA_NEW(t->arena, struct dmarc_run);
@@ -250,10 +253,9 @@ static int prefetch_scan(struct task *t, void *data)
     struct dns_resolver *res = dns_default();
     if (res == NULL || t->msg == NULL || auth_outbound_skip(t, &ctx->outbound))
         return 0;
-    const struct mime_addrlist *f = &t->msg->from;
-    if (f->n == 0 || f->a[0].domain == NULL || strchr(f->a[0].domain, '.') == NULL)
-        return 0;
-    const char *dom = f->a[0].domain;
+    const char *dom = from_domain(t, false);
+    if (dom == NULL || strchr(dom, '.') == NULL)
+        return 0;   /* dmarc_check will not look anything up */
     const char *org = dmarc_org_domain(t->arena, dom);
     dns_task_query(res, t, arena_printf(t->arena, "_dmarc.%s", dom), DNS_T_TXT, prefetch_done,
                    NULL);

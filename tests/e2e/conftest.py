@@ -174,6 +174,21 @@ def http_request(port, method, path, body=b"", headers=(), timeout=60):
         conn.close()
 
 
+def recv_all(s, timeout=10):
+    """Everything the peer sends until it closes (or resets, or times out)."""
+    s.settimeout(timeout)
+    chunks = []
+    while True:
+        try:
+            b = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not b:
+            break
+        chunks.append(b)
+    return b"".join(chunks)
+
+
 def raw_request(port, data, timeout=10):
     """Sends raw bytes, half-closes, and returns everything the server sent."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
@@ -182,16 +197,7 @@ def raw_request(port, data, timeout=10):
             s.shutdown(socket.SHUT_WR)
         except OSError:
             pass
-        chunks = []
-        while True:
-            try:
-                b = s.recv(65536)
-            except (ConnectionResetError, socket.timeout):
-                break
-            if not b:
-                break
-            chunks.append(b)
-        return b"".join(chunks)
+        return recv_all(s, timeout)
 
 
 def parse_raw_reply(data):

@@ -16,21 +16,7 @@ import time
 import pytest
 
 from conftest import (MESSAGES, WINNOWD, Daemon, binary, http_request, parse_raw_reply,
-                      proc_title, run, sanitizer_env)
-
-
-def recv_all(s, timeout=10):
-    s.settimeout(timeout)
-    chunks = []
-    while True:
-        try:
-            b = s.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            break
-        if not b:
-            break
-        chunks.append(b)
-    return b"".join(chunks)
+                      proc_title, recv_all, run, sanitizer_env)
 
 
 def unix_ping(path):
