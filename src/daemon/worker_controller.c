@@ -9,8 +9,9 @@
  * Every reply carries `Cache-Control: no-store`.  Unknown paths get
  * `404 Not found` with a plain-text body, as Rspamd answers.  Authentication
  * failures are logged with the client address and path, never with the
- * password.  The web interface and /graph, /errors, /metrics are not here
- * yet (issue 6).
+ * password.  A GET for any other path is a file of the web interface
+ * (worker_controller_static.c), which needs no password: the pages ask
+ * for one and send it with every API call.
  */
 #include <ev.h>
 #include <stdio.h>
@@ -191,7 +192,10 @@ static void ctl_on_request(struct conn *c, struct http_request *req)
     daemon_stats_inc(&daemon_stats_get()->control_connections);
     rt = route_find(req->path);
     if (rt == NULL) {
-        ctl_reply(c, 404, "Not found", "text/plain", "Not found", 9, req->keep_alive);
+        if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
+            ctl_ep_static(&r);
+        else
+            ctl_reply(c, 404, "Not found", "text/plain", "Not found", 9, req->keep_alive);
         return;
     }
     struct ctl_auth_check chk = {
@@ -237,7 +241,8 @@ static int ctl_init(struct worker *w, const char **error_r)
     struct ctl_ctx *ctx = ARENA_NEW(arena, struct ctl_ctx);
 
     ctx->arena = arena;
-    if (ctl_auth_configure(&ctx->auth, w->wc->section, arena, error_r) < 0) {
+    if (ctl_auth_configure(&ctx->auth, w->wc->section, arena, error_r) < 0 ||
+        ctl_static_configure(w->wc->section, arena, error_r) < 0) {
         arena_free(&arena);
         return -1;
     }

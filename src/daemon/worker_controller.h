@@ -109,6 +109,24 @@ void ctl_ep_historyreset(struct ctl_req *r);
 void ctl_ep_learnspam(struct ctl_req *r);
 void ctl_ep_learnham(struct ctl_req *r);
 void ctl_ep_scan(struct ctl_req *r);
+/* worker_controller_metrics.c: time series, error ring, Prometheus, health */
+void ctl_ep_graph(struct ctl_req *r);
+void ctl_ep_pie(struct ctl_req *r);
+void ctl_ep_errors(struct ctl_req *r);
+void ctl_ep_metrics(struct ctl_req *r);
+void ctl_ep_status(struct ctl_req *r);
+void ctl_ep_configdump(struct ctl_req *r);
+
+/* ---- the web interface (worker_controller_static.c) ---- */
+
+/* Reads `static_dir` from the worker block (default "$WWWDIR").  -1 with
+ * *error_r when the option is malformed; a missing directory is not an
+ * error (the API works without the web interface). */
+int ctl_static_configure(const struct conf_obj *section, struct arena *arena,
+                         const char **error_r);
+/* GET or HEAD of a path that is not an API endpoint: a file under
+ * static_dir ("/" is index.html), or 404.  Needs no password. */
+void ctl_ep_static(struct ctl_req *r);
 
 /* Opaque checksum of the configuration snapshot ("config_id"). */
 const char *ctl_config_id(const struct worker *w);
