@@ -122,6 +122,10 @@ void conf_array_append(struct conf_obj *arr, struct conf_obj *elem);
 
 /* Emitters. */
 void conf_emit_json(const struct conf_obj *obj, struct buf *out, bool pretty);
+/* The same with every secret replaced by "<hidden>": values of keys that
+ * contain "password" or "secret", and strings holding a private key (the
+ * controller's read-only configuration view). */
+void conf_emit_json_redacted(const struct conf_obj *obj, struct buf *out, bool pretty);
 void conf_emit_ucl(const struct conf_obj *obj, struct buf *out);
 
 #endif

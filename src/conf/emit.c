@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf/conf.h"
 #include "core/json.h"
@@ -55,11 +56,37 @@ static void emit_scalar(const struct conf_obj *o, struct buf *out)
     }
 }
 
-static void json_value(const struct conf_obj *o, struct buf *out, bool pretty, int level);
+struct json_opts {
+    bool pretty;
+    bool redact;                 /* secrets become "<hidden>" */
+};
 
-static void json_members(const struct conf_obj *o, struct buf *out, bool pretty, int level,
-                         bool object)
+static void json_value(const struct conf_obj *o, struct buf *out, const struct json_opts *jo,
+                       int level);
+
+static bool key_has(const struct conf_obj *o, const char *word)
 {
+    size_t wl = strlen(word);
+    for (size_t i = 0; o->key != NULL && i + wl <= o->keylen; i++)
+        if (strncasecmp(o->key + i, word, wl) == 0)
+            return true;
+    return false;
+}
+
+/* A value a reader of the configuration must not see: passwords (hashes
+ * included: they can be attacked offline), secrets, inline private keys. */
+static bool is_secret(const struct conf_obj *o)
+{
+    if (key_has(o, "password") || key_has(o, "secret"))
+        return true;
+    return o->type == CONF_STRING && o->v.str.s != NULL &&
+           memmem(o->v.str.s, o->v.str.len, "PRIVATE KEY", 11) != NULL;
+}
+
+static void json_members(const struct conf_obj *o, struct buf *out, const struct json_opts *jo,
+                         int level, bool object)
+{
+    bool pretty = jo->pretty;
     bool first = true;
     buf_putc(out, object ? '{' : '[');
     for (const struct conf_obj *m = o->v.list.head; m != NULL; m = m->next) {
@@ -74,7 +101,10 @@ static void json_members(const struct conf_obj *o, struct buf *out, bool pretty,
             json_escape(out, m->key ? m->key : "", m->keylen);
             buf_puts(out, pretty ? ": " : ":");
         }
-        json_value(m, out, pretty, level + 1);
+        if (jo->redact && is_secret(m))
+            buf_puts(out, "\"<hidden>\"");
+        else
+            json_value(m, out, jo, level + 1);
     }
     if (pretty && !first) {
         buf_putc(out, '\n');
@@ -83,10 +113,11 @@ static void json_members(const struct conf_obj *o, struct buf *out, bool pretty,
     buf_putc(out, object ? '}' : ']');
 }
 
-static void json_value(const struct conf_obj *o, struct buf *out, bool pretty, int level)
+static void json_value(const struct conf_obj *o, struct buf *out, const struct json_opts *jo,
+                       int level)
 {
     if (o->type == CONF_OBJECT || o->type == CONF_ARRAY)
-        json_members(o, out, pretty, level, o->type == CONF_OBJECT);
+        json_members(o, out, jo, level, o->type == CONF_OBJECT);
     else
         emit_scalar(o, out);
 }
@@ -97,7 +128,20 @@ void conf_emit_json(const struct conf_obj *obj, struct buf *out, bool pretty)
         buf_puts(out, "null");
         return;
     }
-    json_value(obj, out, pretty, 0);
+    struct json_opts jo = {.pretty = pretty};
+    json_value(obj, out, &jo, 0);
+    if (pretty)
+        buf_putc(out, '\n');
+}
+
+void conf_emit_json_redacted(const struct conf_obj *obj, struct buf *out, bool pretty)
+{
+    struct json_opts jo = {.pretty = pretty, .redact = true};
+    if (obj == NULL) {
+        buf_puts(out, "null");
+        return;
+    }
+    json_value(obj, out, &jo, 0);
     if (pretty)
         buf_putc(out, '\n');
 }

@@ -124,6 +124,13 @@ bool log_debug_enabled(const char *module)
     return false;
 }
 
+static log_hook_fn log_hook;
+
+void log_set_hook(log_hook_fn fn)
+{
+    log_hook = fn;
+}
+
 void log_vwrite(enum log_level level, const char *module, const char *task_id, const char *fmt,
                 va_list ap)
 {
@@ -145,6 +152,7 @@ void log_vwrite(enum log_level level, const char *module, const char *task_id, c
         n += (size_t)snprintf(line + n, sizeof(line) - n, "<%s> ", task_id);
     if (module != NULL && n < sizeof(line))
         n += (size_t)snprintf(line + n, sizeof(line) - n, "%s: ", module);
+    size_t msg_at = n < sizeof(line) ? n : sizeof(line) - 1;
     if (n < sizeof(line)) {
         int m = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
         if (m > 0)
@@ -154,6 +162,10 @@ void log_vwrite(enum log_level level, const char *module, const char *task_id, c
         n = sizeof(line) - 5;
         memcpy(line + n, "...", 3);
         n += 3;
+    }
+    if (log_hook != NULL && level <= LOG_LVL_WARN) {
+        line[n] = '\0';
+        log_hook(level, module, task_id, line + (msg_at < n ? msg_at : n));
     }
     if (logger.type == LOG_TYPE_SYSLOG) {
         static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};

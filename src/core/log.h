@@ -54,6 +54,13 @@ void log_vwrite(enum log_level level, const char *module, const char *task_id,
             log_write(LOG_LVL_DEBUG, (mod), NULL, __VA_ARGS__);               \
     } while (0)
 
+/* Called with the text of every error and warning line (without the time
+ * and process prefix) after it is formatted: the daemon keeps the recent
+ * ones for the controller's /errors.  NULL removes the hook. */
+typedef void (*log_hook_fn)(enum log_level level, const char *module, const char *task_id,
+                            const char *msg);
+void log_set_hook(log_hook_fn fn);
+
 /* Task-scoped: t is a struct task *. */
 #define log_task_error(t, ...) LOG_AT(LOG_LVL_ERROR, NULL, (t)->uid, __VA_ARGS__)
 #define log_task_warn(t, ...) LOG_AT(LOG_LVL_WARN, NULL, (t)->uid, __VA_ARGS__)

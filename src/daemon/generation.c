@@ -171,6 +171,7 @@ void slot_start(struct slot *s, double now)
     s->pid = pid;
     s->started = now;
     s->restart_at = 0;
+    daemon_stats_worker_started(pid, s->def->name, s->restarts);
     if (s->restarts == 0)
         log_info("worker %s #%u started: pid=%d", s->wc->name, s->index, (int)pid);
     else
@@ -229,6 +230,7 @@ void slot_exited(struct slot *s, int status, double now, bool stopping)
     describe_status(status, why, sizeof(why));
     pid = s->pid;
     s->pid = 0;
+    daemon_stats_worker_exited(pid);
     if (stopping || s->gen->retiring) {
         log_info("worker %s #%u exited: pid=%d %s", s->wc->name, s->index, (int)pid, why);
         return;

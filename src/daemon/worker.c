@@ -218,6 +218,7 @@ void worker_run(const struct worker_start *ws)
     if (getppid() != parent)
         exit(0);                         /* the main process died already */
     log_set_process(ws->def->name);
+    daemon_stats_set_process(ws->def->name);
     snprintf(title, sizeof(title), "winnowd: %s", ws->def->name);
     proctitle_set(title);
     listen_close_others(ws->listeners, ws->nlisteners);

@@ -65,6 +65,12 @@ static const struct ctl_route routes[] = {
     {"checkv2", CTL_PRIV_READ, ctl_ep_scan},
     {"check", CTL_PRIV_READ, ctl_ep_scan},
     {"scan", CTL_PRIV_READ, ctl_ep_scan},
+    {"graph", CTL_PRIV_READ, ctl_ep_graph},
+    {"pie", CTL_PRIV_READ, ctl_ep_pie},
+    {"errors", CTL_PRIV_ENABLE, ctl_ep_errors},
+    {"metrics", CTL_PRIV_READ, ctl_ep_metrics},
+    {"status", CTL_PRIV_READ, ctl_ep_status},
+    {"configdump", CTL_PRIV_READ, ctl_ep_configdump},
     {"healthy", CTL_PRIV_READ, ep_healthy},
     {"ready", CTL_PRIV_READ, ep_healthy},
 };
@@ -226,10 +232,11 @@ static void make_config_id(struct ctl_ctx *ctx, const struct config *cfg)
     snprintf(ctx->config_id, sizeof(ctx->config_id), "%016llx", (unsigned long long)h);
 }
 
-/* Rspamd's $2$ (Catena) hashes load (spec §14) but cannot be verified here. */
+/* Rspamd's "$1$" (PBKDF2) and "$2$" (Catena) are verified
+ * (worker_controller_pw.c); any other "$N$" id is unknown to Rspamd 3.4 too. */
 static void warn_rspamd_hash(const char *key, const char *stored)
 {
-    if (ctl_auth_is_rspamd_hash(stored) && stored[1] != '1')
+    if (ctl_auth_is_rspamd_hash(stored) && stored[1] != '1' && stored[1] != '2')
         log_warn("controller: %s is an Rspamd $%c$ hash, which winnow cannot verify: no client "
                  "password will match it; replace it in local.d/worker-controller.inc with the "
                  "output of `winnowadm pw`", key, stored[1]);

@@ -71,13 +71,13 @@ void ctl_auth_reset_state(void);
 
 /* ---- passwords (worker_controller_pw.c) ---- */
 
-/* Does a client's password match a stored value (argon2id, Rspamd "$1$",
- * or plain text)?  NULL stored never matches. */
+/* Does a client's password match a stored value (argon2id, Rspamd "$1$"
+ * or "$2$", or plain text)?  NULL stored never matches. */
 bool ctl_password_matches(const char *stored, const char *given);
 /* Forgets the cache of verified passwords. */
 void ctl_password_reset(void);
-/* True for Rspamd's "$N$..." hashes: "$1$" (PBKDF2-BLAKE2b) is verified,
- * "$2$" (Catena) and others never match. */
+/* True for Rspamd's "$N$..." hashes: "$1$" (PBKDF2-BLAKE2b) and "$2$"
+ * (Catena) are verified, other ids never match. */
 bool ctl_auth_is_rspamd_hash(const char *stored);
 
 /* ---- replies (worker_controller.c) ---- */

@@ -188,7 +188,7 @@ static void scan_finish(struct scan_job *job)
     struct buf body = BUF_INIT;
 
     if (!(task->flags & TASK_NO_STAT))
-        daemon_stats_count_scan(task->actions, task->action);
+        daemon_stats_count_scan(task->actions, task->action, task_elapsed(task));
     if (job->v2)
         scan_reply_v2(task, &body);
     else

@@ -2,21 +2,24 @@
  * Controller password verification: does a password a client sent match a
  * stored `password` / `enable_password`?  Stored values are argon2id strings
  * from `winnowadm pw` (libsodium), Rspamd's "$1$" hashes (PBKDF2 over keyed
- * BLAKE2b, 16000 rounds, salt and key in Rspamd's base32, spec §7.4) or
- * plain text.  Rspamd's "$2$" (Catena, rspamadm's default) is not
- * implemented: such a value never matches, and the controller says so at
- * start-up.
+ * BLAKE2b, 16000 rounds, spec §7.4), Rspamd's "$2$" hashes (Catena-Butterfly,
+ * rspamadm's default; catena.c) or plain text.  Rspamd writes both as
+ * "$N$SALT$KEY" with a 20-byte salt and a 32-byte key in its base32; any
+ * other length, character or id ("$3$") never matches, and the controller
+ * warns about unknown ids at start-up.
  *
  * Comparisons are constant-time: plain passwords by comparing keyed BLAKE2b
  * digests of both sides (so lengths do not leak either), hashes by
  * libsodium's comparisons.  A hash verification costs CPU (argon2id also
- * tens of MiB), so a password that verified once is remembered as such a
- * digest for the life of the process (Rspamd caches the same way); a wrong
- * password is recomputed every time, which the per-address lockout bounds.
+ * tens of MiB, Catena about 100 KiB and some 80,000 BLAKE2b calls), so a
+ * password that verified once is remembered as such a digest for the life
+ * of the process (Rspamd caches the same way); a wrong password is
+ * recomputed every time, which the per-address lockout bounds.
  */
 #include <sodium.h>
 #include <string.h>
 
+#include "daemon/catena.h"
 #include "daemon/worker_controller.h"
 
 #define DIGEST_LEN 32
@@ -42,15 +45,27 @@ bool ctl_auth_is_rspamd_hash(const char *stored)
            stored[2] == '$';
 }
 
+/* The ids verified here; warn_rspamd_hash() in worker_controller.c keeps
+ * the same list for its start-up warning. */
+static bool rspamd_hash_known(const char *stored)
+{
+    return stored[1] == '1' || stored[1] == '2';
+}
+
 static bool is_argon2(const char *stored)
 {
     return strncmp(stored, "$argon2id$", 10) == 0 || strncmp(stored, "$argon2i$", 9) == 0;
 }
 
-/* ---- Rspamd "$1$": PBKDF2 with keyed BLAKE2b as the PRF ---- */
+/* ---- Rspamd's "$N$SALT$KEY" ---- */
+
+/* Both of Rspamd's kinds (pbkdf_list in its src/libutil/util.c). */
+#define RSPAMD_SALT_LEN 20
+#define RSPAMD_KEY_LEN 32
+#define RSPAMD_SALT_CHARS 32         /* ceil(20 * 8 / 5) */
+#define RSPAMD_KEY_CHARS 52          /* ceil(32 * 8 / 5) */
 
 #define PBKDF2_ROUNDS 16000
-#define PBKDF2_MAX 64
 
 /* Rspamd's base32: its own alphabet, bits taken least significant first.
  * Returns the decoded length, or -1 on a bad character or overflow. */
@@ -78,10 +93,30 @@ static int rspamd_b32_decode(const char *p, size_t len, uint8_t *out, size_t out
     return (int)n;
 }
 
+/* Splits "$N$SALT$KEY" (N one digit, checked by the caller) and decodes
+ * salt and key.  -1 unless SALT is exactly 32 and KEY exactly 52 base32
+ * characters, i.e. 20 and 32 bytes as rspamadm writes them. */
+static int rspamd_hash_parse(const char *stored, uint8_t salt[RSPAMD_SALT_LEN],
+                             uint8_t key[RSPAMD_KEY_LEN])
+{
+    const char *s = stored + 3, *dollar = strchr(s, '$'), *k;
+
+    if (dollar == NULL || (size_t)(dollar - s) != RSPAMD_SALT_CHARS)
+        return -1;
+    k = dollar + 1;
+    if (strlen(k) != RSPAMD_KEY_CHARS)
+        return -1;
+    if (rspamd_b32_decode(s, RSPAMD_SALT_CHARS, salt, RSPAMD_SALT_LEN) != RSPAMD_SALT_LEN ||
+        rspamd_b32_decode(k, RSPAMD_KEY_CHARS, key, RSPAMD_KEY_LEN) != RSPAMD_KEY_LEN)
+        return -1;
+    return 0;
+}
+
+/* "$1$": PBKDF2 with keyed BLAKE2b as the PRF. */
 static void pbkdf2_blake2b(const char *pw, const uint8_t *salt, size_t salt_len, uint8_t *key,
                            size_t key_len)
 {
-    uint8_t asalt[PBKDF2_MAX + 4], d1[64], obuf[64], k[64];
+    uint8_t asalt[RSPAMD_SALT_LEN + 4], d1[64], obuf[64], k[64];
     const uint8_t *pk = (const uint8_t *)pw;
     size_t pk_len = strlen(pw);
 
@@ -112,22 +147,29 @@ static void pbkdf2_blake2b(const char *pw, const uint8_t *salt, size_t salt_len,
     sodium_memzero(obuf, sizeof(obuf));
 }
 
-/* "$1$SALT$KEY" against a password; false on any malformed part. */
-static bool rspamd_pbkdf2_verify(const char *stored, const char *given)
+/* "$1$" or "$2$" against a password; false on any malformed part. */
+static bool rspamd_hash_verify(const char *stored, const char *given)
 {
-    const char *salt = stored + 3, *dollar = strchr(salt, '$');
-    uint8_t s[PBKDF2_MAX], want[PBKDF2_MAX], got[PBKDF2_MAX];
-    int slen, klen;
-    bool ok;
+    static const struct catena_params catena = {
+        .lambda = CATENA_RSPAMD_LAMBDA,
+        .min_garlic = CATENA_RSPAMD_GARLIC,
+        .garlic = CATENA_RSPAMD_GARLIC,
+        .hash_len = RSPAMD_KEY_LEN,
+    };
+    static const uint8_t catena_ad[] = "rspamd";
+    uint8_t salt[RSPAMD_SALT_LEN], want[RSPAMD_KEY_LEN], got[RSPAMD_KEY_LEN];
+    bool ok = false;
 
-    if (dollar == NULL)
+    if (rspamd_hash_parse(stored, salt, want) < 0)
         return false;
-    slen = rspamd_b32_decode(salt, (size_t)(dollar - salt), s, sizeof(s));
-    klen = rspamd_b32_decode(dollar + 1, strlen(dollar + 1), want, sizeof(want));
-    if (slen <= 0 || klen <= 0)
-        return false;
-    pbkdf2_blake2b(given, s, (size_t)slen, got, (size_t)klen);
-    ok = sodium_memcmp(got, want, (size_t)klen) == 0;
+    if (stored[1] == '1') {
+        pbkdf2_blake2b(given, salt, sizeof(salt), got, sizeof(got));
+        ok = true;
+    } else if (stored[1] == '2') {
+        ok = catena_hash(&catena, (const uint8_t *)given, strlen(given), salt, sizeof(salt),
+                         catena_ad, sizeof(catena_ad) - 1, got) == 0;
+    }
+    ok = ok && sodium_memcmp(got, want, sizeof(want)) == 0;
     sodium_memzero(got, sizeof(got));
     return ok;
 }
@@ -158,7 +200,7 @@ bool ctl_password_matches(const char *stored, const char *given)
     uint8_t a[DIGEST_LEN], b[DIGEST_LEN];
     bool ok;
 
-    if (stored == NULL || (ctl_auth_is_rspamd_hash(stored) && stored[1] != '1'))
+    if (stored == NULL || (ctl_auth_is_rspamd_hash(stored) && !rspamd_hash_known(stored)))
         return false;
     digest(given, a);
     if (!is_argon2(stored) && !ctl_auth_is_rspamd_hash(stored)) {
@@ -171,7 +213,7 @@ bool ctl_password_matches(const char *stored, const char *given)
     if (is_argon2(stored))
         ok = crypto_pwhash_str_verify(stored, given, strlen(given)) == 0;
     else
-        ok = rspamd_pbkdf2_verify(stored, given);
+        ok = rspamd_hash_verify(stored, given);
     if (ok) {
         memcpy(v->digest, a, DIGEST_LEN);
         v->stored = stored;

@@ -279,4 +279,5 @@ const struct module module_greylist = {
     .post_scan = greylist_post_scan,
     .worker_init = greylist_worker_init,
     .worker_deinit = greylist_worker_deinit,
+    .uses_redis = true,
 };

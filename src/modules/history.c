@@ -268,4 +268,5 @@ const struct module module_history = {
     .post_scan = history_post_scan,
     .worker_init = history_worker_init,
     .worker_deinit = history_worker_deinit,
+    .uses_redis = true,
 };

@@ -41,6 +41,9 @@ struct module {
     /* 0: scanned first.  1: scanned once every lookup started in stage 0
      * has finished (DMARC needs SPF's and DKIM's results). */
     unsigned stage;
+    /* Keeps its state in Redis: without Redis it is off or degraded, which
+     * the controller's /status and `winnowadm control stat` report. */
+    bool uses_redis;
 };
 
 #endif

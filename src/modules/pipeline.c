@@ -175,6 +175,18 @@ const char *modules_describe(const struct config *cfg)
     return s;
 }
 
+bool modules_status_at(const struct config *cfg, size_t i, struct module_status *out)
+{
+    const struct modules_state *ms = cfg->modules;
+    if (ms == NULL || i >= ms->n)
+        return false;
+    out->name = ms->mods[i]->name;
+    out->enabled = ms->ctx[i] != NULL;
+    out->why_off = out->enabled ? NULL : (ms->why_off[i] ? ms->why_off[i] : "off");
+    out->uses_redis = ms->mods[i]->uses_redis;
+    return true;
+}
+
 /* ---- per worker process ---- */
 
 /* options { dns { nameserver = ["127.0.0.1:53:10", ...]; timeout; retransmits } }

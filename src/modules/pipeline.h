@@ -16,6 +16,17 @@ int modules_configure(struct config *cfg, const char **error_r);
 /* Module names and whether each is enabled, for configdump -m and the log. */
 const char *modules_describe(const struct config *cfg);
 
+/* The i-th module of the registry: its name, whether it runs, why not
+ * (NULL when it runs) and whether it keeps state in Redis.  false past the
+ * last one. */
+struct module_status {
+    const char *name;
+    const char *why_off;
+    bool enabled;
+    bool uses_redis;
+};
+bool modules_status_at(const struct config *cfg, size_t i, struct module_status *out);
+
 /* In each worker process after fork: creates the process's default DNS
  * resolver (options { dns {} }, see net/dns.h dns_default()) and runs every
  * enabled module's worker_init.  modules_worker_deinit() undoes it. */

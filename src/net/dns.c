@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/counters.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "core/task.h"
@@ -340,10 +341,14 @@ static void ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, in
         } else {
             rep->status = DNS_TEMPFAIL;
             rep->error = status_text(status);
-            if (status != ARES_EDESTRUCTION) {
+            if (status != ARES_EDESTRUCTION && status != ARES_ECANCELLED) {
                 r->stats.failures++;
-                if (status == ARES_ETIMEOUT)
+                if (status == ARES_ETIMEOUT) {
                     r->stats.timeouts++;
+                    core_count(&core_counters->dns_timeouts);
+                } else {
+                    core_count(&core_counters->dns_errors);
+                }
             }
         }
     }
@@ -373,6 +378,7 @@ void dns_query(struct dns_resolver *r, const char *name, enum dns_type type, dns
     pq->type = type;
     pq->cb = cb;
     pq->data = data;
+    core_count(&core_counters->dns_queries);
     ares_query(r->channel, name, ns_c_in, (int)type, ares_cb, pq);
     reschedule(r);
 }

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/counters.h"
 #include "core/log.h"
 #include "core/task.h"
 
@@ -92,6 +93,7 @@ static void server_down(struct redis_server *srv, const char *why)
     if (srv->backoff > BACKOFF_MAX)
         srv->backoff = BACKOFF_MAX;
     srv->retry_at = ev_now(p->loop) + srv->backoff;
+    core_counters_redis_fail(why, 1);
     if (!srv->down_logged) {
         if (why != NULL && strstr(why, "ermission") != NULL)
             explain_socket(srv, why);
@@ -117,6 +119,7 @@ static void connect_cb(const redisAsyncContext *ac, int status)
     }
     srv->connected = true;
     srv->backoff = 0;
+    core_counters_redis_ok();
     if (srv->down_logged)
         log_notice("redis(%s): %s is reachable again", srv->pool->name, srv->label);
     srv->down_logged = false;
@@ -245,8 +248,12 @@ static void cmd_answer(struct redis_cmd *c, const redisReply *reply, const char 
         return;
     c->answered = true;
     ev_timer_stop(c->pool->loop, &c->timer);
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
         c->pool->stats.errors++;
+        core_count(&core_counters->redis_errors);
+    } else {
+        core_counters_redis_ok();
+    }
     c->cb(reply, err, c->data);
 }
 
@@ -269,6 +276,7 @@ static void cmd_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
     struct redis_cmd *c = w->data;
     struct redis_server *srv = c->srv;
     c->pool->stats.timeouts++;
+    core_count(&core_counters->redis_timeouts);
     cmd_answer(c, NULL, "timeout");
     /* A live timer means c is still queued on srv's current connection
      * (a dropped connection answers and releases its commands).  The
@@ -300,9 +308,11 @@ void redis_command(struct redis_pool *p, enum redis_op op, int argc, const char 
                    const size_t *argvlen, redis_cb cb, void *data)
 {
     p->stats.commands++;
+    core_count(&core_counters->redis_commands);
     struct redis_server *srv = pick(p, op);
     if (srv == NULL) {
         p->stats.errors++;
+        core_count(&core_counters->redis_errors);
         cb(NULL, "redis unavailable", data);
         return;
     }
@@ -316,6 +326,7 @@ void redis_command(struct redis_pool *p, enum redis_op op, int argc, const char 
     if (redisAsyncCommandArgv(srv->ac, reply_cb, c, argc, argv, argvlen) != REDIS_OK) {
         free(c);
         p->stats.errors++;
+        core_count(&core_counters->redis_errors);
         cb(NULL, "redis connection is closing", data);
         return;
     }

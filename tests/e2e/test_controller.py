@@ -274,19 +274,40 @@ def test_unix_socket_without_password_accepted(tmp_path, redis):
 
 
 def test_rspamd_hash_loads_but_is_explained(tmp_path, redis):
-    """Spec §14: an Rspamd snippet with a $2$ hash must load; winnow cannot
-    verify Catena, so the controller says so and how to fix it."""
-    h = "$2$8z5fzoopihrb1nosg8b7tbp968e3tawt$butk71i5wxq6sbj7jhysw46d6mszxrrfkuky6apt3cdi14i8zryy"
-    d, p = configtest(tmp_path, redis, f'password = "{h}";\n')
+    """Spec §14: an Rspamd snippet with rspamadm's default $2$ (Catena) hash
+    loads and verifies: the right password reads, a wrong one does not.  An
+    unknown id ($3$) still loads, never matches, and the controller says so
+    and how to fix it."""
+    import shutil
+    pw = "c4tena-pw"
+    # made by rspamadm 3.4; a fresh one below when rspamadm is installed
+    h = "$2$szqx6j7h6rsepy6i7o1obwh4o4ytec3z$s96b5xecnwadb7mffcer5yp8yc57gmcyk4tqeszmm35xp95t41pb"
+    if shutil.which("rspamadm"):
+        p = subprocess.run(["rspamadm", "pw", "-t", "catena", "-p", pw], capture_output=True,
+                           text=True, timeout=60)
+        h = p.stdout.strip().splitlines()[-1]
+        assert h.startswith("$2$"), p.stdout + p.stderr
+    unknown = "$3$jc5cxaaf4es5r1tpmztuxhj11k5ib1wh$7e1je5ck34w175nbdpd8kty9iog5iwt9gtkeket7fs5z9p46qf7y"
+    extra = f'password = "{h}";\nenable_password = "{unknown}";\n'
+    d, p = configtest(tmp_path, redis, extra)
     assert p.returncode == 0, p.stdout + p.stderr
     d.write_local("worker-controller.inc",
-                  f'bind_socket = "127.0.0.1:{d.controller_port}";\npassword = "{h}";\n')
+                  f'bind_socket = "127.0.0.1:{d.controller_port}";\n{extra}')
     d.start()
     try:
         wait_controller(d)
-        d.wait_log("Rspamd $2$ hash, which winnow cannot verify")
+        d.wait_log("enable_password is an Rspamd $3$ hash, which winnow cannot verify")
         assert "winnowadm pw" in d.log()
-        assert ctl(d, "GET", "/stat", password="q1").status == 401
+        assert "password is an Rspamd $2$" not in d.log()
+        assert ctl(d, "GET", "/stat").status == 401
+        r = ctl(d, "GET", "/stat", password=pw)
+        assert r.status == 200, r
+        assert r.json()["read_only"] is True            # enable_password is set (if unusable)
+        assert ctl(d, "GET", "/stat", password=pw).status == 200      # cached
+        assert ctl(d, "GET", "/stat", password=pw.upper()).status == 401
+        assert ctl(d, "GET", "/stat", password=h).status == 401
+        assert ctl(d, "GET", "/statreset", password=pw).status == 403
+        assert ctl(d, "GET", "/statreset", password=unknown).status == 401
     finally:
         d.stop(check=True)
 

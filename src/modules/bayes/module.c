@@ -477,4 +477,5 @@ const struct module module_bayes = {
     .post_scan = bayes_post_scan,
     .worker_init = bayes_worker_init,
     .worker_deinit = bayes_worker_deinit,
+    .uses_redis = true,
 };

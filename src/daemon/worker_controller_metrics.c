@@ -1,0 +1,273 @@
+/*
+ * The controller's monitoring views: /graph (messages per minute per action
+ * over an hour .. a year), /pie (Rspamd's action pie), /errors (recent
+ * error and warning lines), /metrics (Prometheus text format, spec §5.5,
+ * with winnow's own families added), /status (health: workers, Redis, DNS,
+ * modules; status.c) and /configdump (the effective configuration with
+ * secrets hidden).  All numbers come from the shared segment (stats.h), so
+ * they cover every worker.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf/conf.h"
+#include "core/counters.h"
+#include "core/json.h"
+#include "daemon/stats.h"
+#include "daemon/status.h"
+#include "daemon/worker.h"
+#include "daemon/worker_controller.h"
+
+static void reply_buf(struct ctl_req *r, struct buf *b)
+{
+    ctl_reply_json(r->conn, 200, b->data, b->len, r->keep_alive);
+    buf_free(b);
+}
+
+/* ---- /graph ---- */
+
+void ctl_ep_graph(struct ctl_req *r)
+{
+    static struct stats_point pts[400];
+    const char *type = http_request_query(r->req, "type");
+    struct buf b = BUF_INIT;
+    struct json_writer jw;
+    int n = daemon_stats_graph(type ? type : "", (uint64_t)time(NULL), pts, 400);
+
+    if (n < 0) {
+        ctl_reply_error(r->conn, 400, "Invalid graph type", r->keep_alive);
+        return;
+    }
+    json_init(&jw, &b, false);
+    json_arr_begin(&jw);
+    for (int k = 0; k < STATS_SERIES; k++) {
+        json_arr_begin(&jw);
+        for (int i = 0; i < n; i++) {
+            json_obj_begin(&jw);
+            json_key(&jw, "x"); json_int(&jw, (int64_t)pts[i].x);
+            json_key(&jw, "y");
+            if (pts[i].known)
+                json_double(&jw, pts[i].y[k]);
+            else
+                json_null(&jw);
+            json_obj_end(&jw);
+        }
+        json_arr_end(&jw);
+    }
+    json_arr_end(&jw);
+    reply_buf(r, &b);
+}
+
+/* ---- /pie ---- */
+
+void ctl_ep_pie(struct ctl_req *r)
+{
+    static const struct { const char *color, *label; int a, b; } slices[] = {
+        {"#66cc00", "Clean", ACTION_NO_ACTION, -1},
+        {"#cc9966", "Temporarily rejected", ACTION_SOFT_REJECT, -1},
+        {"#FFD700", "Probable spam", ACTION_ADD_HEADER, ACTION_REWRITE_SUBJECT},
+        {"#436EEE", "Greylisted", ACTION_GREYLIST, -1},
+        {"#FF0000", "Rejected", ACTION_REJECT, -1},
+    };
+    struct daemon_stats *st = daemon_stats_get();
+    struct buf b = BUF_INIT;
+    struct json_writer jw;
+
+    json_init(&jw, &b, false);
+    json_arr_begin(&jw);
+    for (size_t i = 0; i < sizeof(slices) / sizeof(slices[0]); i++) {
+        uint64_t v = daemon_stats_read(&st->actions[slices[i].a]);
+        if (slices[i].b >= 0)
+            v += daemon_stats_read(&st->actions[slices[i].b]);
+        json_obj_begin(&jw);
+        json_key(&jw, "color"); json_str(&jw, slices[i].color);
+        json_key(&jw, "label"); json_str(&jw, slices[i].label);
+        json_key(&jw, "data"); json_double(&jw, (double)v);
+        json_key(&jw, "value"); json_double(&jw, (double)v);
+        json_obj_end(&jw);
+    }
+    json_arr_end(&jw);
+    reply_buf(r, &b);
+}
+
+/* ---- /errors ---- */
+
+void ctl_ep_errors(struct ctl_req *r)
+{
+    static struct stats_error errs[STATS_ERRORS];
+    size_t n = daemon_stats_errors(errs, STATS_ERRORS);
+    struct buf b = BUF_INIT;
+    struct json_writer jw;
+
+    json_init(&jw, &b, false);
+    json_arr_begin(&jw);
+    for (size_t i = 0; i < n; i++) {
+        json_obj_begin(&jw);
+        json_key(&jw, "ts"); json_double(&jw, errs[i].ts);
+        json_key(&jw, "type"); json_str(&jw, errs[i].type);
+        json_key(&jw, "pid"); json_int(&jw, errs[i].pid);
+        json_key(&jw, "id"); json_str(&jw, errs[i].id);
+        json_key(&jw, "module"); json_str(&jw, errs[i].module);
+        json_key(&jw, "message"); json_str(&jw, errs[i].message);
+        json_obj_end(&jw);
+    }
+    json_arr_end(&jw);
+    reply_buf(r, &b);
+}
+
+/* ---- /status, /configdump ---- */
+
+void ctl_ep_status(struct ctl_req *r)
+{
+    struct buf b = BUF_INIT;
+    daemon_status_json(r->w->cfg, &b);
+    reply_buf(r, &b);
+}
+
+void ctl_ep_configdump(struct ctl_req *r)
+{
+    struct buf b = BUF_INIT;
+    conf_emit_json_redacted(r->w->cfg->root, &b, false);
+    reply_buf(r, &b);
+}
+
+/* ---- /metrics ---- */
+
+static void family(struct buf *b, const char *name, const char *type, const char *help)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void metric(struct buf *b, const char *name, const char *type, const char *help,
+                   uint64_t v)
+{
+    family(b, name, type, help);
+    buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void metric_double(struct buf *b, const char *name, const char *help, double v)
+{
+    family(b, name, "gauge", help);
+    buf_printf(b, "%s %.6f\n", name, isfinite(v) ? v : 0.0);
+}
+
+/* Label values are our own names, but escape as the format asks anyway. */
+static void label_value(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            buf_putc(b, '\\');
+        if (*s == '\n')
+            buf_puts(b, "\\n");
+        else
+            buf_putc(b, *s);
+    }
+}
+
+static void metrics_rspamd(struct buf *b, struct ctl_req *r, struct daemon_stats *st)
+{
+    uint64_t ntimes = daemon_stats_read(&st->scan_times_pos), sum = 0;
+    size_t k = ntimes < STATS_SCAN_TIMES ? (size_t)ntimes : STATS_SCAN_TIMES;
+    const struct actions *acts = &r->w->cfg->actions;
+
+    for (size_t i = 0; i < k; i++)
+        sum += daemon_stats_read(&st->scan_times_us[i]);
+    family(b, "rspamd_build_info", "gauge", "A metric with a constant '1' value labeled by version");
+    buf_printf(b, "rspamd_build_info{version=\"%s\"} 1\n", WINNOW_VERSION);
+    family(b, "rspamd_config", "gauge", "A metric with a constant '1' value labeled by the config id");
+    buf_printf(b, "rspamd_config{id=\"%s\"} 1\n", ctl_config_id(r->w));
+    metric_double(b, "rspamd_scan_time_average", "Average scan time of the recent scans, seconds",
+                  k ? (double)sum / (double)k / 1e6 : 0.0);
+    metric(b, "process_start_time_seconds", "gauge", "Start time of the process since the epoch",
+           daemon_stats_read(&st->start_time));
+    metric(b, "rspamd_read_only", "gauge", "Whether the caller holds only the read password",
+           r->read_only);
+    metric(b, "rspamd_scanned_total", "counter", "Scanned messages",
+           daemon_stats_read(&st->scanned));
+    metric(b, "rspamd_learned_total", "counter", "Learned messages",
+           daemon_stats_read(&st->learned));
+    metric(b, "rspamd_spam_total", "counter", "Messages classified as spam",
+           daemon_stats_read(&st->spam_count));
+    metric(b, "rspamd_ham_total", "counter", "Messages classified as ham",
+           daemon_stats_read(&st->ham_count));
+    metric(b, "rspamd_connections", "gauge", "Connections accepted by the workers",
+           daemon_stats_read(&st->connections));
+    metric(b, "rspamd_control_connections_total", "counter", "Controller connections",
+           daemon_stats_read(&st->control_connections));
+    metric(b, "rspamd_learns_total", "counter", "Total learns", daemon_stats_read(&st->learned));
+    family(b, "rspamd_actions_total", "counter", "Messages per action");
+    for (size_t i = 0; i < acts->n && i < ACTIONS_MAX; i++) {
+        uint64_t n = daemon_stats_read(&st->actions[i]);
+        if (i >= ACTION_DISCARD && isnan(acts->a[i].threshold) && n == 0)
+            continue;
+        buf_puts(b, "rspamd_actions_total{type=\"");
+        label_value(b, acts->a[i].name);
+        buf_printf(b, "\"} %llu\n", (unsigned long long)n);
+    }
+}
+
+static void metrics_histogram(struct buf *b, struct daemon_stats *st)
+{
+    uint64_t cum = 0;
+
+    family(b, "winnow_scan_duration_seconds", "histogram", "Time from a message's arrival to its verdict");
+    for (size_t i = 0; i <= STATS_HIST_N; i++) {
+        cum += daemon_stats_read(&st->scan_hist[i]);
+        if (i < STATS_HIST_N)
+            buf_printf(b, "winnow_scan_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                       daemon_stats_hist_bounds[i], (unsigned long long)cum);
+        else
+            buf_printf(b, "winnow_scan_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                       (unsigned long long)cum);
+    }
+    buf_printf(b, "winnow_scan_duration_seconds_sum %.6f\n",
+               (double)daemon_stats_read(&st->scan_time_sum_us) / 1e6);
+    buf_printf(b, "winnow_scan_duration_seconds_count %llu\n", (unsigned long long)cum);
+}
+
+static void metrics_winnow(struct buf *b, struct ctl_req *r, struct daemon_stats *st)
+{
+    struct core_counters *c = core_counters;
+    const char *state = daemon_status_redis_state(r->w->cfg);
+    size_t nworkers = 0;
+
+    for (size_t i = 0; i < STATS_WORKERS; i++)
+        nworkers += atomic_load(&st->workers[i].pid) != 0;
+    metrics_histogram(b, st);
+    metric(b, "winnow_workers", "gauge", "Worker processes running", nworkers);
+    metric(b, "winnow_worker_restarts_total", "counter", "Workers restarted after an unexpected exit",
+           daemon_stats_read(&st->worker_restarts));
+    metric(b, "winnow_bad_requests_total", "counter", "Requests refused as malformed or too large",
+           daemon_stats_read(&st->bad_requests));
+    metric(b, "winnow_redis_up", "gauge", "1 when Redis answered last, 0 when it failed last or is not configured",
+           strcmp(state, "up") == 0);
+    metric(b, "winnow_redis_commands_total", "counter", "Redis commands sent",
+           atomic_load(&c->redis_commands));
+    metric(b, "winnow_redis_errors_total", "counter", "Redis commands that failed",
+           atomic_load(&c->redis_errors));
+    metric(b, "winnow_redis_timeouts_total", "counter", "Redis commands that timed out",
+           atomic_load(&c->redis_timeouts));
+    metric(b, "winnow_redis_connect_failures_total", "counter", "Redis connections lost or refused",
+           atomic_load(&c->redis_connect_failures));
+    metric(b, "winnow_dns_queries_total", "counter", "DNS queries sent (cache misses)",
+           atomic_load(&c->dns_queries));
+    metric(b, "winnow_dns_errors_total", "counter", "DNS queries that failed (SERVFAIL, REFUSED, bad answers)",
+           atomic_load(&c->dns_errors));
+    metric(b, "winnow_dns_timeouts_total", "counter", "DNS queries without an answer in time",
+           atomic_load(&c->dns_timeouts));
+}
+
+void ctl_ep_metrics(struct ctl_req *r)
+{
+    struct daemon_stats *st = daemon_stats_get();
+    struct buf b = BUF_INIT;
+
+    metrics_rspamd(&b, r, st);
+    metrics_winnow(&b, r, st);
+    buf_puts(&b, "# EOF\n");
+    ctl_reply(r->conn, 200, NULL, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
+              r->keep_alive);
+    buf_free(&b);
+}
