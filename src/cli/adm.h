@@ -30,5 +30,12 @@ void adm_dedent(struct buf *out, const char *p, size_t len);
 
 int adm_cmd_pw(struct adm_ctx *ctx, int argc, char **argv);
 int adm_cmd_dkim_keygen(struct adm_ctx *ctx, int argc, char **argv);
+int adm_cmd_control(struct adm_ctx *ctx, int argc, char **argv);
+
+struct config;
+/* Loads and checks the configuration as the daemon would (with_modules:
+ * configures the modules too); NULL with the reason in *error_r. */
+struct config *adm_load(struct adm_ctx *ctx, const char *path, bool with_modules,
+                        const char **error_r);
 
 #endif

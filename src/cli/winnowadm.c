@@ -36,6 +36,8 @@ static const struct adm_command admin_commands[] = {
     {"dkim_keygen", "Create DKIM key pair and print the DNS record",
      "dkim_keygen -s SELECTOR [-d DOMAIN] [-b BITS] [-t rsa|ed25519] [-k FILE] [-f]",
      adm_cmd_dkim_keygen},
+    {"control", "Ask the running daemon for its status or to reload",
+     "control [-c FILE] [-s SOCKET] [-t SECONDS] [-j] stat|reload", adm_cmd_control},
     {"help", "Shows help for commands", "help [COMMAND]", cmd_help},
 };
 
@@ -75,8 +77,8 @@ static int cmd_help(struct adm_ctx *ctx, int argc, char **argv)
 
 /* Loads and checks the configuration as the daemon would; NULL with the
  * reason in *error_r. */
-static struct config *adm_load(struct adm_ctx *ctx, const char *path, bool with_modules,
-                               const char **error_r)
+struct config *adm_load(struct adm_ctx *ctx, const char *path, bool with_modules,
+                        const char **error_r)
 {
     struct config_load_opts opts = {path != NULL ? path : ADM_DEFAULT_CONFIG, ctx->vars};
     struct config *cfg = config_load(&opts, error_r);

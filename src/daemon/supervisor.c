@@ -12,9 +12,10 @@
  * unexpectedly it is restarted after a back-off (1 s doubling to 60 s, back
  * to 1 s once a worker lived 60 s), so a crash loop cannot spin the CPU.
  *
- * Signals are blocked and taken synchronously with sigtimedwait(): no
- * handler runs at an arbitrary point, and the timeout doubles as the timer
- * for scheduled restarts.  Owns the list of generations (generation.c
+ * Signals are blocked and taken synchronously through a signalfd: no
+ * handler runs at an arbitrary point.  One poll() waits for signals and
+ * for the control socket (ctlsock.c, `winnowadm control`); its timeout
+ * doubles as the timer for scheduled restarts.  Owns the list of generations (generation.c
  * builds them), the pid file and (through listen.c) the sockets.  Workers
  * are never left behind: on exit the main process waits for them, and
  * kills them after the drain deadline.
@@ -22,20 +23,26 @@
 #include "daemon/supervisor.h"
 
 #include <math.h>
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "core/log.h"
+#include "daemon/ctlsock.h"
 #include "daemon/daemonize.h"
 #include "daemon/generation.h"
 #include "daemon/listen.h"
 #include "daemon/privs.h"
 #include "daemon/proctitle.h"
 #include "daemon/stats.h"
+#include "daemon/status.h"
 #include "modules/pipeline.h"
 
 #define STOP_SLACK 5.0           /* beyond the longest task timeout */
@@ -47,6 +54,8 @@ struct supervisor {
     double stop_deadline;
     bool killed;
     const char *pidfile;
+    int sigfd;                   /* signalfd of the blocked set */
+    int ctlfd;                   /* control socket, -1 if none */
 };
 
 static struct supervisor sv;
@@ -165,7 +174,9 @@ static void supervisor_stop(int sig, double now)
         gen_signal(g, SIGTERM);
 }
 
-static void supervisor_reload(double now)
+/* false with *error_r (static or the new configuration's arena) when the
+ * running configuration stays. */
+static bool supervisor_reload(double now, const char **error_r)
 {
     const char *error = NULL;
     struct config *cfg;
@@ -175,18 +186,21 @@ static void supervisor_reload(double now)
     cfg = config_load(&sv.opts->load, &error);
     if (cfg == NULL) {
         log_error("reload refused: %s", error ? error : "?");
-        return;
+        *error_r = "the configuration does not load; see the log";
+        return false;
     }
     if (modules_configure(cfg, &error) < 0) {
         log_error("reload refused: %s", error ? error : "?");
         config_free(&cfg);
-        return;
+        *error_r = "a module refused the configuration; see the log";
+        return false;
     }
     g = gen_new(cfg, ++sv.next_gen_id, &error);
     if (g == NULL) {
         log_error("reload refused: %s", error ? error : "?");
         config_free(&cfg);
-        return;
+        *error_r = "the new workers' sockets could not be bound; see the log";
+        return false;
     }
     if (log_configure(&cfg->logging, &error) < 0)
         log_warn("reload: logging settings not applied: %s", error);
@@ -199,6 +213,7 @@ static void supervisor_reload(double now)
             gen_retire(o);
     }
     log_info("reloaded: configuration generation %u running", g->id);
+    return true;
 }
 
 static void supervisor_reopen_logs(void)
@@ -226,7 +241,7 @@ static void signals_block(sigset_t *set)
     sigaddset(set, SIGCHLD);
     sigprocmask(SIG_BLOCK, set, NULL);
     /* SIGCHLD's default disposition is "ignore": give it a handler so the
-     * kernel always queues it for sigtimedwait. */
+     * kernel keeps it pending for the signalfd. */
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = noop_handler;
     sa.sa_flags = SA_NOCLDSTOP;
@@ -245,11 +260,66 @@ static bool any_children(void)
     return false;
 }
 
-static void supervisor_loop(const sigset_t *set)
+/* ---- the control socket ---- */
+
+static void control_serve(double now)
+{
+    char cmd[32];
+    struct buf out = BUF_INIT;
+    int fd = ctlsock_accept(sv.ctlfd, cmd, sizeof(cmd));
+
+    if (fd < 0)
+        return;
+    if (strcmp(cmd, "stat") == 0) {
+        daemon_status_json(sv.gens->cfg, &out);
+        ctlsock_reply(fd, 200, out.data, out.len);
+    } else if (strcmp(cmd, "reload") == 0 && !sv.stopping) {
+        const char *error = NULL;
+        struct json_writer jw;
+        bool ok;
+
+        log_info("control socket: reload requested");
+        ok = supervisor_reload(now, &error);
+        json_init(&jw, &out, false);
+        json_obj_begin(&jw);
+        json_key(&jw, "success"); json_bool(&jw, ok);
+        if (!ok) {
+            json_key(&jw, "error"); json_str(&jw, error);
+        }
+        json_obj_end(&jw);
+        ctlsock_reply(fd, ok ? 200 : 500, out.data, out.len);
+    } else {
+        static const char unknown[] = "{\"error\":\"unknown command; try stat or reload\"}";
+        ctlsock_reply(fd, 404, unknown, sizeof(unknown) - 1);
+    }
+    buf_free(&out);
+}
+
+/* ---- the loop ---- */
+
+/* Waits up to `wait` seconds; returns the next pending signal (0 if none)
+ * and serves control clients that arrive meanwhile. */
+static int wait_event(double wait)
+{
+    struct pollfd p[2] = {{.fd = sv.sigfd, .events = POLLIN}, {.fd = sv.ctlfd, .events = POLLIN}};
+    struct signalfd_siginfo si;
+    nfds_t n = sv.ctlfd >= 0 ? 2 : 1;
+    int rc = poll(p, n, (int)(wait * 1000.0) + 1);
+
+    if (rc <= 0)
+        return 0;
+    if (n == 2 && (p[1].revents & POLLIN))
+        control_serve(now_mono());
+    if ((p[0].revents & POLLIN) && read(sv.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        return (int)si.ssi_signo;
+    return 0;
+}
+
+static void supervisor_loop(void)
 {
     for (;;) {
-        double now = now_mono(), wait;
-        struct timespec ts;
+        double now = now_mono();
+        const char *error = NULL;
         int sig;
 
         reap_children(now);
@@ -262,10 +332,7 @@ static void supervisor_loop(const sigset_t *set)
                 gen_signal(g, SIGKILL);
             sv.killed = true;
         }
-        wait = next_wakeup(now);
-        ts.tv_sec = (time_t)wait;
-        ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
-        sig = sigtimedwait(set, NULL, &ts);
+        sig = wait_event(next_wakeup(now));
         now = now_mono();
         switch (sig) {
         case SIGTERM:
@@ -274,7 +341,7 @@ static void supervisor_loop(const sigset_t *set)
             break;
         case SIGHUP:
             if (!sv.stopping)
-                supervisor_reload(now);
+                supervisor_reload(now, &error);
             break;
         case SIGUSR1:
             supervisor_reopen_logs();
@@ -301,6 +368,11 @@ static int supervisor_setup(struct config *cfg, const struct supervisor_opts *op
         return -1;
     }
     sv.gens = g;
+    /* Bound as root, owned by the daemon's user: root and that user may
+     * use it.  A failure is not fatal: scanning matters more. */
+    sv.ctlfd = ctlsock_open(cfg->arena, cfg, user, &error);
+    if (sv.ctlfd == -1)
+        log_warn("control socket not available: %s", error ? error : "?");
     if (privs_drop(user, group, &error) < 0) {
         log_error("cannot drop privileges: %s", error);
         return -1;
@@ -343,8 +415,15 @@ int supervisor_run(struct config *cfg, const struct supervisor_opts *opts)
     sigset_t set;
 
     sv.opts = opts;
+    sv.ctlfd = -1;
     proctitle_set("winnowd: main");
     signals_block(&set);
+    sv.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sv.sigfd < 0) {
+        log_error("cannot start: signalfd: %s", strerror(errno));
+        config_free(&cfg);
+        return 1;
+    }
     if (supervisor_setup(cfg, opts) < 0) {
         if (sv.gens == NULL)
             config_free(&cfg);
@@ -354,7 +433,7 @@ int supervisor_run(struct config *cfg, const struct supervisor_opts *opts)
     log_info("winnowd %s started: pid=%d config=%s", WINNOW_VERSION, (int)getpid(),
              opts->load.path);
     gen_start(sv.gens, now_mono());
-    supervisor_loop(&set);
+    supervisor_loop();
     supervisor_cleanup();
     log_info("winnowd stopped");
     return 0;
