@@ -4,7 +4,7 @@
  * Rspamd web UI parse it), /statreset, /actions and /symbols.  The numbers
  * come from the shared-memory counters every worker adds to (stats.h).
  * Memory-pool figures Rspamd reports have no meaning here and are 0;
- * scan_times is empty until the scanners record them; statfiles is empty
+ * scan_times are the last scans' times, oldest first; statfiles is empty
  * until the Bayes module reports its own.
  */
 #include <ev.h>
@@ -90,6 +90,19 @@ static void stat_zeroes(struct json_writer *jw)
     }
 }
 
+/* The last STATS_SCAN_TIMES scan times in seconds, oldest first. */
+static void stat_scan_times(struct json_writer *jw, struct daemon_stats *st)
+{
+    uint64_t pos = daemon_stats_read(&st->scan_times_pos);
+    uint64_t from = pos > STATS_SCAN_TIMES ? pos - STATS_SCAN_TIMES : 0;
+
+    json_key(jw, "scan_times");
+    json_arr_begin(jw);
+    for (uint64_t i = from; i < pos; i++)
+        json_double(jw, (double)daemon_stats_read(&st->scan_times_us[i % STATS_SCAN_TIMES]) / 1e6);
+    json_arr_end(jw);
+}
+
 static void stat_render(struct ctl_req *r, struct buf *b)
 {
     struct daemon_stats *st = daemon_stats_get();
@@ -105,7 +118,7 @@ static void stat_render(struct ctl_req *r, struct buf *b)
     json_key(&jw, "scanned"); json_int(&jw, (int64_t)daemon_stats_read(&st->scanned));
     json_key(&jw, "learned"); json_int(&jw, (int64_t)learned);
     stat_actions(&jw, &r->w->cfg->actions);
-    json_key(&jw, "scan_times"); json_arr_begin(&jw); json_arr_end(&jw);
+    stat_scan_times(&jw, st);
     json_key(&jw, "spam_count"); json_int(&jw, (int64_t)daemon_stats_read(&st->spam_count));
     json_key(&jw, "ham_count"); json_int(&jw, (int64_t)daemon_stats_read(&st->ham_count));
     json_key(&jw, "connections"); json_int(&jw, (int64_t)daemon_stats_read(&st->connections));

@@ -168,6 +168,9 @@ def test_pie_matches_stat(mon):
     assert by["Clean"]["color"] == "#66cc00"
     assert by["Probable spam"]["value"] == (stat["actions"]["add header"]
                                             + stat["actions"]["rewrite subject"])
+    # /stat's scan_times: the recent scans' times in seconds, at most 31.
+    assert 2 <= len(stat["scan_times"]) <= 31
+    assert all(0 < t < 60 for t in stat["scan_times"]), stat["scan_times"]
 
 
 # ---------------------------------------------------------------- /status
