@@ -13,9 +13,9 @@
 
 #include "cli/adm.h"
 #include "cli/client.h"
-#include "cli/jsonparse.h"
 #include "conf/settings.h"
 #include "core/arena.h"
+#include "core/jsonparse.h"
 
 #define CONTROL_USAGE "control [-c FILE] [-s SOCKET] [-t SECONDS] [-j] stat|reload"
 

@@ -3,9 +3,9 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#include "cli/jsonparse.h"
 #include "cli/output.h"
 #include "core/arena.h"
+#include "core/jsonparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,8 @@
  */
 #include <stdbool.h>
 
-#include "cli/jsonparse.h"
 #include "core/buf.h"
+#include "core/jsonparse.h"
 
 /* "Results for file: NAME (T seconds)\n"; kind is "file" or "command". */
 void output_results_line(struct buf *out, const char *kind, const char *name, double secs);

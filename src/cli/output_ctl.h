@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cli/jsonparse.h"
 #include "core/buf.h"
+#include "core/jsonparse.h"
 
 /* The /history reply ({"version":2,"rows":[...]}, or a plain array of
  * rows) as a table, newest first; verbose adds each row's symbols. */

@@ -23,10 +23,10 @@
 
 #include "cli/client.h"
 #include "cli/inputs.h"
-#include "cli/jsonparse.h"
 #include "cli/output.h"
 #include "cli/output_ctl.h"
 #include "core/arena.h"
+#include "core/jsonparse.h"
 
 #define SCANNER_PORT 11333
 #define CONTROLLER_PORT 11334

@@ -10,8 +10,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "cli/jsonparse.h"
 #include "core/arena.h"
+#include "core/jsonparse.h"
 #include "daemon/worker_proxy.h"
 
 #define OPS_MAX 256

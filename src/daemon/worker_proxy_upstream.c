@@ -21,12 +21,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/client.h"
-#include "cli/jsonparse.h"
 #include "core/arena.h"
+#include "core/jsonparse.h"
 #include "core/log.h"
 #include "daemon/worker.h"
 #include "daemon/worker_proxy.h"
+#include "proto/http/httpresp.h"
 
 #define FAIL_REVIVE 60.0
 #define REPLY_MAX_BODY ((size_t)64 << 20)

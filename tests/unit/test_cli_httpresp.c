@@ -1,4 +1,4 @@
-/* Table-driven tests of winnowc's HTTP response parser (src/cli/httpresp.c):
+/* Table-driven tests of winnowc's HTTP response parser (src/proto/http/httpresp.c):
  * each case is fed whole and one byte at a time, and both must agree. */
 #include <setjmp.h>
 #include <stdarg.h>

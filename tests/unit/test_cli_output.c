@@ -1,5 +1,5 @@
 /* Table-driven tests of winnowc's report formats: a JSON reply in, the exact
- * rspamc-shaped text out (src/cli/output.c, src/cli/jsonparse.c). */
+ * rspamc-shaped text out (src/cli/output.c, src/core/jsonparse.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "cli/jsonparse.h"
 #include "cli/output.h"
 #include "core/arena.h"
+#include "core/jsonparse.h"
 
 struct symbols_case {
     const char *name;

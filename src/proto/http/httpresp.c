@@ -1,5 +1,5 @@
 /*
- * httpresp: the HTTP/1.x response parser of winnowc.
+ * httpresp: the HTTP/1.x response parser of the clients (see httpresp.h).
  *
  * An explicit state machine over bytes that arrive in any split: status
  * line, header lines, then a body delimited by Content-Length, chunked
@@ -13,7 +13,7 @@
  */
 #include <string.h>
 
-#include "cli/client.h"
+#include "proto/http/httpresp.h"
 
 static int resp_fail(struct http_resp *r, const char *what, const char **error_r)
 {

@@ -1,9 +1,9 @@
-/* libFuzzer target for winnowc's HTTP response parser: the input is fed in
+/* libFuzzer target for the clients' HTTP response parser: the input is fed in
  * pieces whose sizes come from the first byte, then EOF is signalled. */
 #include <stdint.h>
 #include <stddef.h>
 
-#include "cli/client.h"
+#include "proto/http/httpresp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

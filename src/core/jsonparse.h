@@ -1,8 +1,9 @@
-#ifndef WINNOW_CLI_JSONPARSE_H
-#define WINNOW_CLI_JSONPARSE_H
+#ifndef WINNOW_CORE_JSONPARSE_H
+#define WINNOW_CORE_JSONPARSE_H
 /*
- * A small length-checked JSON parser for the replies winnowc reads from a
- * server.  The tree lives in the caller's arena.  Numbers keep their raw text
+ * A small length-checked JSON reader for what our clients read from a
+ * server: winnowc's and winnowadm's replies, the milter proxy's upstream
+ * scan replies.  The tree lives in the caller's arena.  Numbers keep their raw text
  * as well as their value, so the reply can be re-emitted as the server wrote
  * it.  Object members keep their order (rspamc prints messages in reply order).
  */

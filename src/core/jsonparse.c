@@ -9,7 +9,7 @@
  * characters inside strings, leading zeros and bare words other than
  * true/false/null.  It does not validate UTF-8: winnowc only prints it.
  */
-#include "cli/jsonparse.h"
+#include "core/jsonparse.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Table-driven tests of winnowc's JSON reader (src/cli/jsonparse.c). */
+/* Table-driven tests of winnowc's JSON reader (src/core/jsonparse.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,8 +7,8 @@
 
 #include <cmocka.h>
 
-#include "cli/jsonparse.h"
 #include "core/arena.h"
+#include "core/jsonparse.h"
 
 static const struct {
     const char *in;
