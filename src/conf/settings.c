@@ -34,6 +34,8 @@ static const struct setting_row option_rows[] = {
      "also honour the YJS/ZJS/AJS variants of the GTUBE test string"},
     {"control_socket", SET_STRING, OPT(control_socket), 0, "$DBDIR/winnow.sock mode=0600", 0, 0,
      "unix socket of the main process for `winnowadm control`"},
+    {"stats_file", SET_STRING, OPT(stats_file), 0, "$DBDIR/stats.ucl", 0, 0,
+     "counters kept across restarts (\"\" = not kept)"},
     {"pidfile", SET_STRING, OPT(pidfile), 0, "$RUNDIR/winnowd.pid", 0, 0,
      "file the main process writes its pid to"},
     {"history_rows", SET_UINT, OPT(history_rows), 200, NULL, 0, 100000,

@@ -53,6 +53,7 @@ struct options_conf {
     size_t nlocal_addrs;
     bool enable_test_patterns;
     const char *control_socket;
+    const char *stats_file;
     const char *pidfile;
     const char *dbdir, *rundir, *confdir, *local_confdir, *logdir;
     unsigned history_rows;

@@ -42,6 +42,7 @@
 #include "daemon/privs.h"
 #include "daemon/proctitle.h"
 #include "daemon/stats.h"
+#include "daemon/stats_file.h"
 #include "daemon/status.h"
 #include "modules/pipeline.h"
 
@@ -362,6 +363,7 @@ static int supervisor_setup(struct config *cfg, const struct supervisor_opts *op
     struct generation *g;
 
     daemon_stats_create();
+    daemon_stats_load(cfg->options.stats_file, &cfg->actions);
     g = gen_new(cfg, ++sv.next_gen_id, &error);
     if (g == NULL) {
         log_error("cannot start: %s", error);
@@ -434,6 +436,7 @@ int supervisor_run(struct config *cfg, const struct supervisor_opts *opts)
              opts->load.path);
     gen_start(sv.gens, now_mono());
     supervisor_loop();
+    daemon_stats_save(sv.gens->cfg->options.stats_file, &sv.gens->cfg->actions);
     supervisor_cleanup();
     log_info("winnowd stopped");
     return 0;

@@ -120,3 +120,21 @@ def test_socket_answers_odd_requests(make_daemon):
     finally:
         idle.close()
     assert d.scan(b"From: a@example.net\r\n\r\nhello\r\n").status == 200
+
+
+def test_counters_survive_a_restart(tmp_path, redis):
+    d = Daemon(tmp_path / "d", redis=redis)
+    with d:
+        for i in range(3):
+            assert d.scan(b"From: a@example.net\r\nSubject: r%d\r\n\r\nhello\r\n" % i).status == 200
+        before = scanned(stat_lines(d))
+    saved = json.loads((d.dbdir / "stats.ucl").read_text())
+    assert saved["scanned"] == before >= 3
+    with d:
+        assert scanned(stat_lines(d)) == before
+        assert "counters restored from" in d.log()
+    # A damaged file is named in the log and ignored: counting starts over.
+    (d.dbdir / "stats.ucl").write_text('{"scanned": [}')
+    with d:
+        assert scanned(stat_lines(d)) == 0
+        assert "stats_file" in d.log() and "is damaged" in d.log()
