@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/task.h"
 
 #define STAMP_BUSY UINT64_MAX
 
@@ -112,6 +113,64 @@ void daemon_stats_count_scan(const struct actions *acts, int action, double scan
     }
     if (scan_time >= 0)
         count_time(s, scan_time);
+}
+
+/* ---- symbols ---- */
+
+static uint64_t name_hash(const char *name)
+{
+    uint64_t h = 1469598103934665603ULL;            /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    return h == 0 || h == STAMP_BUSY ? 1 : h;
+}
+
+/* The slot of name, claimed when create; NULL when absent (or the table is
+ * full: the symbol then goes uncounted rather than evicting another). */
+static struct stats_symbol *symbol_slot(struct daemon_stats *s, const char *name, bool create)
+{
+    uint64_t h = name_hash(name);
+    size_t len = strlen(name);
+
+    if (len >= sizeof(s->symbols[0].name))
+        return NULL;
+    for (size_t i = 0; i < STATS_SYMBOLS; i++) {
+        struct stats_symbol *sym = &s->symbols[(h + i) & (STATS_SYMBOLS - 1)];
+        uint64_t cur = atomic_load(&sym->hash);
+        if (cur == 0 && create && atomic_compare_exchange_strong(&sym->hash, &cur, STAMP_BUSY)) {
+            memcpy(sym->name, name, len + 1);
+            atomic_store(&sym->hash, h);
+            return sym;
+        }
+        /* cur now holds the slot's hash even when another process won it. */
+        if (cur == 0)
+            return NULL;             /* absent (lookup only) */
+        if (cur == STAMP_BUSY)
+            return NULL;             /* being claimed right now: skip one count */
+        if (cur == h && strcmp(sym->name, name) == 0)
+            return sym;
+    }
+    return NULL;
+}
+
+uint64_t daemon_stats_symbol_hits(const char *name)
+{
+    struct stats_symbol *sym = stats_segment ? symbol_slot(stats_segment, name, false) : NULL;
+    return sym ? atomic_load_explicit(&sym->hits, memory_order_relaxed) : 0;
+}
+
+void daemon_stats_count_task(const struct task *task)
+{
+    struct daemon_stats *s = stats_segment;
+
+    if (s == NULL || (task->flags & TASK_NO_STAT))
+        return;
+    daemon_stats_count_scan(task->actions, task->action, task_elapsed(task));
+    for (const struct task_symbol *ts = task->symbols; ts != NULL; ts = ts->next) {
+        struct stats_symbol *sym = symbol_slot(s, ts->name, true);
+        if (sym != NULL)
+            daemon_stats_inc(&sym->hits);
+    }
 }
 
 /* ---- /graph ---- */

@@ -33,6 +33,7 @@
 #define STATS_HALFHOURS 17568    /* 366 days of half-hour buckets */
 #define STATS_ERRORS 64
 #define STATS_WORKERS 128
+#define STATS_SYMBOLS 2048       /* distinct symbol names counted (a power of two) */
 
 /* Upper bounds (seconds) of the scan-time histogram buckets. */
 extern const double daemon_stats_hist_bounds[STATS_HIST_N];
@@ -50,6 +51,14 @@ struct stats_error {
     char id[24];                 /* task id, "" if none */
     char module[32];
     char message[416];
+};
+
+/* Hits per symbol name, for /counters and the frequency in /symbols.  By
+ * name, not by index, so a reload that reorders symbols keeps counting. */
+struct stats_symbol {
+    _Atomic uint64_t hash;       /* 0 free, UINT64_MAX being claimed */
+    char name[56];
+    _Atomic uint64_t hits;
 };
 
 struct stats_worker {
@@ -80,6 +89,7 @@ struct daemon_stats {
     _Atomic uint64_t errors_pos;             /* lines ever recorded */
     struct stats_error errors[STATS_ERRORS];
     struct stats_worker workers[STATS_WORKERS];
+    struct stats_symbol symbols[STATS_SYMBOLS];
     struct stats_bucket minutes[STATS_MINUTES];
     struct stats_bucket halfhours[STATS_HALFHOURS];
 };
@@ -104,6 +114,15 @@ static inline uint64_t daemon_stats_read(_Atomic uint64_t *counter)
 /* Counts one finished scan: scanned, the action, spam/ham, the time
  * series, and (scan_time >= 0, seconds) the histogram and recent times. */
 void daemon_stats_count_scan(const struct actions *acts, int action, double scan_time);
+
+struct task;
+/* Everything a finished task counts (unless it has TASK_NO_STAT):
+ * daemon_stats_count_scan() with its action and time, and a hit for each
+ * of its symbols. */
+void daemon_stats_count_task(const struct task *task);
+
+/* Hits of one symbol since start (0 if never seen). */
+uint64_t daemon_stats_symbol_hits(const char *name);
 
 /* The process type named in the error ring ("main", "normal", ...). */
 void daemon_stats_set_process(const char *type);

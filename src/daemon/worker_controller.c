@@ -67,6 +67,7 @@ static const struct ctl_route routes[] = {
     {"scan", CTL_PRIV_READ, ctl_ep_scan},
     {"graph", CTL_PRIV_READ, ctl_ep_graph},
     {"pie", CTL_PRIV_READ, ctl_ep_pie},
+    {"counters", CTL_PRIV_READ, ctl_ep_counters},
     {"errors", CTL_PRIV_ENABLE, ctl_ep_errors},
     {"metrics", CTL_PRIV_READ, ctl_ep_metrics},
     {"status", CTL_PRIV_READ, ctl_ep_status},

@@ -116,6 +116,9 @@ void ctl_ep_errors(struct ctl_req *r);
 void ctl_ep_metrics(struct ctl_req *r);
 void ctl_ep_status(struct ctl_req *r);
 void ctl_ep_configdump(struct ctl_req *r);
+void ctl_ep_counters(struct ctl_req *r);
+/* hits / scanned for one symbol (worker_controller_stat.c) */
+double ctl_symbol_frequency(const char *name);
 
 /* ---- the web interface (worker_controller_static.c) ---- */
 

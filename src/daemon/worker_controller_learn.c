@@ -187,8 +187,7 @@ static void scan_finish(struct scan_job *job)
     struct task *task = job->task;
     struct buf body = BUF_INIT;
 
-    if (!(task->flags & TASK_NO_STAT))
-        daemon_stats_count_scan(task->actions, task->action, task_elapsed(task));
+    daemon_stats_count_task(task);
     if (job->v2)
         scan_reply_v2(task, &body);
     else

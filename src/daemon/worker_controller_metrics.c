@@ -1,7 +1,7 @@
 /*
  * The controller's monitoring views: /graph (messages per minute per action
  * over an hour .. a year), /pie (Rspamd's action pie), /errors (recent
- * error and warning lines), /metrics (Prometheus text format, spec §5.5,
+ * error and warning lines), /counters (hits per symbol), /metrics (Prometheus text format, spec §5.5,
  * with winnow's own families added), /status (health: workers, Redis, DNS,
  * modules; status.c) and /configdump (the effective configuration with
  * secrets hidden).  All numbers come from the shared segment (stats.h), so
@@ -15,6 +15,7 @@
 #include "conf/conf.h"
 #include "core/counters.h"
 #include "core/json.h"
+#include "core/symbols.h"
 #include "daemon/stats.h"
 #include "daemon/status.h"
 #include "daemon/worker.h"
@@ -86,6 +87,34 @@ void ctl_ep_pie(struct ctl_req *r)
         json_key(&jw, "label"); json_str(&jw, slices[i].label);
         json_key(&jw, "data"); json_double(&jw, (double)v);
         json_key(&jw, "value"); json_double(&jw, (double)v);
+        json_obj_end(&jw);
+    }
+    json_arr_end(&jw);
+    reply_buf(r, &b);
+}
+
+/* ---- /counters ---- */
+
+/* Every registered symbol with its hits since start (Rspamd's shape). */
+void ctl_ep_counters(struct ctl_req *r)
+{
+    const struct symtab *tab = r->w->cfg->symtab;
+    size_t n = tab ? symtab_count(tab) : 0;
+    struct buf b = BUF_INIT;
+    struct json_writer jw;
+
+    json_init(&jw, &b, false);
+    json_arr_begin(&jw);
+    for (size_t i = 0; i < n; i++) {
+        const struct symbol_def *d = symtab_at(tab, i);
+        if (d->flags & SYMBOL_IGNORE)
+            continue;
+        json_obj_begin(&jw);
+        json_key(&jw, "symbol"); json_str(&jw, d->name);
+        json_key(&jw, "weight"); json_double(&jw, d->score);
+        json_key(&jw, "frequency"); json_double(&jw, ctl_symbol_frequency(d->name));
+        json_key(&jw, "hits"); json_int(&jw, (int64_t)daemon_stats_symbol_hits(d->name));
+        json_key(&jw, "time"); json_int(&jw, 0);
         json_obj_end(&jw);
     }
     json_arr_end(&jw);

@@ -199,13 +199,20 @@ void ctl_ep_actions(struct ctl_req *r)
     reply_writer(r, &b);
 }
 
+/* Share of scanned messages the symbol fired on, as Rspamd reports it. */
+double ctl_symbol_frequency(const char *name)
+{
+    uint64_t scanned = daemon_stats_read(&daemon_stats_get()->scanned);
+    return scanned ? (double)daemon_stats_symbol_hits(name) / (double)scanned : 0.0;
+}
+
 static void symbol_rule(struct json_writer *jw, const struct symbol_def *d)
 {
     json_obj_begin(jw);
     json_key(jw, "symbol"); json_str(jw, d->name);
     json_key(jw, "weight"); json_double(jw, d->score);
     json_key(jw, "description"); json_str(jw, d->description ? d->description : "");
-    json_key(jw, "frequency"); json_int(jw, 0);
+    json_key(jw, "frequency"); json_double(jw, ctl_symbol_frequency(d->name));
     json_key(jw, "frequency_stddev"); json_int(jw, 0);
     json_key(jw, "time"); json_int(jw, 0);
     json_obj_end(jw);

@@ -62,8 +62,7 @@ static void scan_finish(struct scan_job *job)
     struct buf out = BUF_INIT;
     bool ka = job->keep_alive && job->proto == HTTP_PROTO_HTTP && !job->w->stopping;
 
-    if (!(task->flags & TASK_NO_STAT))
-        daemon_stats_count_scan(task->actions, task->action, task_elapsed(task));
+    daemon_stats_count_task(task);
     if (!conn_peer_gone(c))
         scan_render(job, &out);
     task_free(&task);            /* job lives in the task's arena: gone too */

@@ -147,8 +147,7 @@ static void result_from_task(const struct task *t, struct milter_result *r)
 static void local_finish(struct task *task, struct local_job *job)
 {
     struct milter_result r;
-    if (!(task->flags & TASK_NO_STAT))
-        daemon_stats_count_scan(task->actions, task->action, task_elapsed(task));
+    daemon_stats_count_task(task);
     result_from_task(task, &r);
     job->done(job->data, &r, NULL, "local");
     task_free(&task);            /* job lives in the task's arena: gone too */

@@ -286,3 +286,25 @@ def test_configdump_hides_secrets(mon):
     assert controller["password"] == "<hidden>"
     assert controller["enable_password"] == "<hidden>"
     assert controller["bind_socket"] == f"127.0.0.1:{mon.controller_port}"
+
+
+# ---------------------------------------------------------------- /counters
+
+
+def test_counters_count_symbol_hits(mon):
+    before = {c["symbol"]: c for c in ctl(mon, "/counters", READ_PW).json()}
+    fired = set(mon.scan_json(HAM % 900)["symbols"])
+    for i in range(4):
+        assert mon.scan(HAM % (901 + i)).status == 200
+    after = {c["symbol"]: c for c in ctl(mon, "/counters", READ_PW).json()}
+    registered = [s for s in fired if s in after]
+    assert registered, fired
+    for s in registered:
+        assert after[s]["hits"] >= before[s]["hits"] + 5, (s, before[s], after[s])
+        assert 0 < after[s]["frequency"] <= 1.0
+    scanned = ctl(mon, "/stat", READ_PW).json()["scanned"]
+    s = registered[0]
+    assert abs(after[s]["frequency"] - after[s]["hits"] / scanned) < 1e-6
+    # /symbols reports the same frequency.
+    rules = {r["symbol"]: r for g in ctl(mon, "/symbols", READ_PW).json() for r in g["rules"]}
+    assert abs(rules[s]["frequency"] - after[s]["frequency"]) < 0.05
