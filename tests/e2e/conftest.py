@@ -276,8 +276,9 @@ class Daemon:
         self.ready = False       # answered /ping once; a failed start is reported there
 
     def vars(self):
+        # WWWDIR: the web interface straight from the source tree (ui/).
         return ["--var", f"DBDIR={self.dbdir}", "--var", f"RUNDIR={self.rundir}",
-                "--var", f"LOGDIR={self.logdir}"]
+                "--var", f"LOGDIR={self.logdir}", "--var", f"WWWDIR={ROOT / 'ui'}"]
 
     def write_local(self, name, text):
         (self.etc / "local.d" / name).write_text(text)
