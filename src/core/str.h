@@ -30,4 +30,17 @@ int str_to_double(const char *p, size_t len, double *v_r);
 uint64_t str_hash(const char *p, size_t len);
 uint64_t str_ihash(const char *p, size_t len);
 
+/* The value of one hexadecimal digit (either case), -1 for anything else.
+ * Takes an int so both char and unsigned char callers pass bytes as they are. */
+static inline int str_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif

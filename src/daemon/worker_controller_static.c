@@ -35,6 +35,7 @@
 #include "conf/conf.h"
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "daemon/worker.h"
 #include "daemon/worker_controller.h"
 
@@ -97,16 +98,6 @@ int ctl_static_configure(const struct conf_obj *section, struct arena *arena,
     return 0;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Ends the segment that starts at out[seg_start] and is o - seg_start
  * bytes long; -1 with *why_r when it may not be served. */
 static int segment_check(const char *out, size_t seg_start, size_t o, size_t *depth,
@@ -144,8 +135,8 @@ static int static_path(const char *p, size_t len, char *out, size_t outsize, con
             if (segment_check(out, seg_start, o, &depth, why_r) < 0)
                 return -1;
         } else if (c == '%') {
-            int hi = i + 2 < len ? hexval((unsigned char)p[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval((unsigned char)p[i + 2]) : -1;
+            int hi = i + 2 < len ? str_hexval((unsigned char)p[i + 1]) : -1;
+            int lo = i + 2 < len ? str_hexval((unsigned char)p[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *why_r = "malformed %-escape";
                 return -1;

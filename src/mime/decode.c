@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/str.h"
 #include "mime/mime_private.h"
 
 /* 0..63 for the alphabet, 64 for '=', 65 for whitespace, 255 otherwise.
@@ -71,16 +72,6 @@ char *mime_base64_decode(struct arena *arena, const char *p, size_t len, size_t 
     return out;
 }
 
-static inline int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 char *mime_qp_decode(struct arena *arena, const char *p, size_t len, size_t *len_r,
                      bool *bad_r)
 {
@@ -96,10 +87,10 @@ char *mime_qp_decode(struct arena *arena, const char *p, size_t len, size_t *len
         if (i >= len)
             break;
         /* p[i] == '=' */
-        if (i + 2 < len && hexval((unsigned char)p[i + 1]) >= 0 &&
-            hexval((unsigned char)p[i + 2]) >= 0) {
-            out[o++] = (char)(hexval((unsigned char)p[i + 1]) * 16 +
-                              hexval((unsigned char)p[i + 2]));
+        if (i + 2 < len && str_hexval((unsigned char)p[i + 1]) >= 0 &&
+            str_hexval((unsigned char)p[i + 2]) >= 0) {
+            out[o++] = (char)(str_hexval((unsigned char)p[i + 1]) * 16 +
+                              str_hexval((unsigned char)p[i + 2]));
             i += 3;
             continue;
         }

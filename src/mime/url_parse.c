@@ -93,14 +93,6 @@ static inline bool is_alnum(unsigned char c)
     return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
-static inline int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
 static inline char lower(char c)
 {
     return (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
@@ -127,7 +119,7 @@ static bool numeric_label(const char *p, size_t len, uint64_t *v_r)
         len--;
     }
     for (size_t i = 0; i < len; i++) {
-        int d = hexval((unsigned char)p[i]);
+        int d = str_hexval((unsigned char)p[i]);
         if (d < 0 || (unsigned)d >= base || v > 0xFFFFFFFFULL)
             return false;
         v = v * base + (unsigned)d;
@@ -180,9 +172,9 @@ static char *host_copy(struct arena *arena, const char *p, size_t len, unsigned 
 
     for (size_t i = 0; i < len; i++) {
         char c = p[i];
-        if (c == '%' && i + 2 < len && hexval((unsigned char)p[i + 1]) >= 0 &&
-            hexval((unsigned char)p[i + 2]) >= 0) {
-            c = (char)(hexval((unsigned char)p[i + 1]) * 16 + hexval((unsigned char)p[i + 2]));
+        if (c == '%' && i + 2 < len && str_hexval((unsigned char)p[i + 1]) >= 0 &&
+            str_hexval((unsigned char)p[i + 2]) >= 0) {
+            c = (char)(str_hexval((unsigned char)p[i + 1]) * 16 + str_hexval((unsigned char)p[i + 2]));
             i += 2;
             *flags |= URL_OBFUSCATED;
         }

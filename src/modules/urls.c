@@ -78,25 +78,14 @@ static size_t domain_distance(const char *a, const char *b)
 
 #define LEAF_DEPTH_MAX 4
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* One layer of %XX decoding of [p, p+len) into the arena. */
 static char *pct_decode(struct arena *arena, const char *p, size_t len)
 {
     char *out = arena_alloc(arena, len + 1), *o = out;
     for (size_t i = 0; i < len; i++) {
         int h1, h2;
-        if (p[i] == '%' && i + 2 < len && (h1 = hexval(p[i + 1])) >= 0 &&
-            (h2 = hexval(p[i + 2])) >= 0) {
+        if (p[i] == '%' && i + 2 < len && (h1 = str_hexval(p[i + 1])) >= 0 &&
+            (h2 = str_hexval(p[i + 2])) >= 0) {
             *o++ = (char)((h1 << 4) | h2);
             i += 2;
         } else {

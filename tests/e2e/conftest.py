@@ -377,6 +377,24 @@ class Daemon:
     def workers(self):
         return proc_children(self.proc.pid) if self.proc and self.proc.poll() is None else []
 
+    def controller(self, method, path, body=b"", password=None, headers=()):
+        """One request to the controller, with the Password header when given."""
+        hs = list(headers) + ([("Password", password)] if password is not None else [])
+        return http_request(self.controller_port, method, path, body, hs)
+
+    def wait_controller(self, timeout=START_TIMEOUT):
+        """Waits until the controller answers /ping (it starts after the
+        scanners, which wait_ready() waits for); returns self."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.controller("GET", "/ping").status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("controller not answering:\n" + self.output()[-3000:])
+
     def scanner_workers(self):
         return [p for p in self.workers() if "normal" in proc_title(p)]
 
@@ -397,6 +415,17 @@ class Daemon:
     def __exit__(self, exc_type, exc, tb):
         # On a test failure still stop, but do not mask the original error.
         self.stop(check=exc_type is None)
+
+
+def controller_daemon(tmp, redis, extra="", count=1, local=None):
+    """A started Daemon whose local.d/worker-controller.inc is the harness'
+    bind_socket plus `extra` (passwords, secure_ip ...), its controller
+    answering."""
+    d = Daemon(tmp, redis=redis, local=dict(local or {}), count=count)
+    d.write_local("worker-controller.inc",
+                  f'bind_socket = "127.0.0.1:{d.controller_port}";\n{extra}')
+    d.start()
+    return d.wait_controller()
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ Helpers live here (conftest.py belongs to the harness)."""
 
 import json
 import subprocess
-import time
 
 import pytest
 
-from conftest import (GTUBE, WINNOWADM, WINNOWD, Daemon, binary, http_request, run,
+from conftest import (GTUBE, WINNOWADM, WINNOWD, Daemon, binary, controller_daemon, run,
                       sanitizer_env)
 
 READ_PW = "r3ad-only"
@@ -35,32 +34,12 @@ def pw_hash(password):
     return h
 
 
-def wait_controller(d, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if ctl(d, "GET", "/ping").status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("controller not answering:\n" + d.output()[-3000:])
-
-
 def ctl(d, method, path, body=b"", password=None, headers=()):
-    hs = list(headers)
-    if password is not None:
-        hs.append(("Password", password))
-    return http_request(d.controller_port, method, path, body, hs)
+    return d.controller(method, path, body, password, headers)
 
 
 def start(tmp, redis, extra=""):
-    d = Daemon(tmp, redis=redis, local={}, count=1)
-    d.write_local("worker-controller.inc",
-                  f'bind_socket = "127.0.0.1:{d.controller_port}";\n{extra}')
-    d.start()
-    wait_controller(d)
-    return d
+    return controller_daemon(tmp, redis, extra)
 
 
 @pytest.fixture(scope="module")
@@ -295,7 +274,7 @@ def test_rspamd_hash_loads_but_is_explained(tmp_path, redis):
                   f'bind_socket = "127.0.0.1:{d.controller_port}";\n{extra}')
     d.start()
     try:
-        wait_controller(d)
+        d.wait_controller()
         d.wait_log("enable_password is an Rspamd $3$ hash, which winnow cannot verify")
         assert "winnowadm pw" in d.log()
         assert "password is an Rspamd $2$" not in d.log()

@@ -3,7 +3,6 @@
 /status and /configdump.  The numbers are shared by every worker, so scans
 sent to the scanner workers must show up in the controller's answers."""
 
-import json
 import os
 import signal
 import time
@@ -11,7 +10,7 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import Daemon, free_port, http_request
+from conftest import controller_daemon, free_port
 
 READ_PW = "m0nitor-read"
 ENABLE_PW = "m0nitor-enable"
@@ -21,30 +20,11 @@ HAM = (b"From: a@example.net\r\nTo: b@example.com\r\nSubject: monitoring\r\n"
 
 
 def ctl(d, path, password=None, method="GET", body=b""):
-    hs = [("Password", password)] if password is not None else []
-    return http_request(d.controller_port, method, path, body, hs)
-
-
-def wait_controller(d, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if ctl(d, "/ping").status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("controller not answering:\n" + d.output()[-3000:])
+    return d.controller(method, path, body, password)
 
 
 def start(tmp, redis, controller_extra="", local=None):
-    files = dict(local or {})
-    d = Daemon(tmp, redis=redis, local=files, count=2)
-    d.write_local("worker-controller.inc",
-                  f'bind_socket = "127.0.0.1:{d.controller_port}";\n{controller_extra}')
-    d.start()
-    wait_controller(d)
-    return d
+    return controller_daemon(tmp, redis, controller_extra, count=2, local=local)
 
 
 @pytest.fixture(scope="module")

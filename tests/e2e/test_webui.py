@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, MESSAGES, ROOT, Daemon, Redis, http_request, raw_request, parse_raw_reply
+from conftest import (BUILD, MESSAGES, ROOT, Daemon, Redis, controller_daemon, parse_raw_reply,
+                      raw_request)
 
 READ_PW = "webui-read"
 ENABLE_PW = "webui-enable"
@@ -45,27 +46,11 @@ def header(reply, name):
 
 
 def ctl(d, method, path, body=b"", password=None):
-    hs = [("Password", password)] if password is not None else []
-    return http_request(d.controller_port, method, path, body, hs)
-
-
-def wait_controller(d, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if ctl(d, "GET", "/ping").status == 200:
-                return d
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("controller not answering:\n" + d.output()[-3000:])
+    return d.controller(method, path, body, password)
 
 
 def start(tmp, redis, extra=""):
-    d = Daemon(tmp, redis=redis, local={}, count=1)
-    d.write_local("worker-controller.inc", f'bind_socket = "127.0.0.1:{d.controller_port}";\n{extra}')
-    d.start()
-    return wait_controller(d)
+    return controller_daemon(tmp, redis, extra)
 
 
 @pytest.fixture(scope="module")

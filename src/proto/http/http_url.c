@@ -11,18 +11,8 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/str.h"
 #include "proto/http/http_private.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Decodes %XX and '+' into out (which has room for len bytes).  A malformed
  * escape is kept literally; %00 is refused because the result is a C string. */
@@ -32,8 +22,8 @@ static int url_decode(const char *p, size_t len, char *out, size_t *out_len)
     for (size_t i = 0; i < len; i++) {
         if (p[i] == '+') {
             out[o++] = ' ';
-        } else if (p[i] == '%' && len - i > 2 && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-            int c = hexval(p[i + 1]) * 16 + hexval(p[i + 2]);
+        } else if (p[i] == '%' && len - i > 2 && str_hexval(p[i + 1]) >= 0 && str_hexval(p[i + 2]) >= 0) {
+            int c = str_hexval(p[i + 1]) * 16 + str_hexval(p[i + 2]);
             if (c == 0)
                 return -1;
             out[o++] = (char)c;
