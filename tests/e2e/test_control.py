@@ -70,6 +70,7 @@ def test_reload(make_daemon):
     p = control(d, "reload")
     assert p.returncode == 0 and p.stdout.strip() == "reload: success", (p.stdout, p.stderr)
     d.wait_log("reloaded: configuration generation 2 running")
+    d.wait_log("configuration generation 1 retired")   # the old workers have drained
     # A broken file: the reload is refused, and the running workers stay.
     d.write_local("actions.conf", "actions { reject = ; }\n")
     now = sorted(d.workers())
