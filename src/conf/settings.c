@@ -346,7 +346,7 @@ static int set_vars(struct config *cfg, const struct config_load_opts *opts, con
     conf_vars_set(cfg->vars, "DBDIR", "/var/lib/winnow");
     conf_vars_set(cfg->vars, "RUNDIR", "/run/winnow");
     conf_vars_set(cfg->vars, "LOGDIR", "/var/log/winnow");
-    conf_vars_set(cfg->vars, "WWWDIR", "/usr/share/winnow/www");
+    conf_vars_set(cfg->vars, "WWWDIR", WINNOW_WWWDIR);
     for (const char **v = opts->vars; v != NULL && *v != NULL; v++) {
         const char *eq = strchr(*v, '=');
         if (eq == NULL || eq == *v) {

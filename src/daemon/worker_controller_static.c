@@ -1,6 +1,6 @@
 /*
  * The web interface's files, served by the controller from `static_dir`
- * (worker option; default $WWWDIR, which is /usr/share/winnow/www unless
+ * (worker option; default $WWWDIR, where `meson install` puts ui/, unless
  * `--var WWWDIR=...` says otherwise).  "/" and any path ending in '/' mean
  * index.html.  The files hold no secrets and need no password: the pages
  * ask for one and send it with every API call.
