@@ -4,8 +4,11 @@
  * Rspamd web UI parse it), /statreset, /actions and /symbols.  The numbers
  * come from the shared-memory counters every worker adds to (stats.h).
  * Memory-pool figures Rspamd reports have no meaning here and are 0;
- * scan_times are the last scans' times, oldest first; statfiles is empty
- * until the Bayes module reports its own.
+ * scan_times are the last scans' times, oldest first.  statfiles are the
+ * Bayes classes (BAYES_SPAM, BAYES_HAM), read from Redis by the bayes
+ * module (bayes_stats_fetch) before the reply is written; empty when Bayes
+ * is off, and empty with a log line when Redis cannot answer, so /stat
+ * itself never fails on Redis.
  */
 #include <ev.h>
 #include <math.h>
@@ -19,6 +22,7 @@
 #include "daemon/stats.h"
 #include "daemon/worker.h"
 #include "daemon/worker_controller.h"
+#include "modules/bayes/bayes_module.h"
 
 #define STAT_VERSION "3.4"       /* what Rspamd-shaped clients compare against */
 
@@ -103,7 +107,35 @@ static void stat_scan_times(struct json_writer *jw, struct daemon_stats *st)
     json_arr_end(jw);
 }
 
-static void stat_render(struct ctl_req *r, struct buf *b)
+/* Rspamd's statfile objects: revision = learns of the class over all
+ * users; Redis has no blocks, so used, total and size are 0. */
+static void stat_statfile(struct json_writer *jw, const char *symbol, uint64_t revision,
+                          uint64_t users)
+{
+    json_obj_begin(jw);
+    json_key(jw, "revision"); json_int(jw, (int64_t)revision);
+    json_key(jw, "used"); json_int(jw, 0);
+    json_key(jw, "total"); json_int(jw, 0);
+    json_key(jw, "size"); json_int(jw, 0);
+    json_key(jw, "symbol"); json_str(jw, symbol);
+    json_key(jw, "type"); json_str(jw, "redis");
+    json_key(jw, "languages"); json_int(jw, 0);
+    json_key(jw, "users"); json_int(jw, (int64_t)users);
+    json_obj_end(jw);
+}
+
+static void stat_statfiles(struct json_writer *jw, const struct bayes_stats *bs)
+{
+    json_key(jw, "statfiles");
+    json_arr_begin(jw);
+    if (bs != NULL) {
+        stat_statfile(jw, bayes_stats_symbol(true), bs->learns_spam, bs->users);
+        stat_statfile(jw, bayes_stats_symbol(false), bs->learns_ham, bs->users);
+    }
+    json_arr_end(jw);
+}
+
+static void stat_render(struct ctl_req *r, struct buf *b, const struct bayes_stats *bs)
 {
     struct daemon_stats *st = daemon_stats_get();
     struct json_writer jw;
@@ -126,26 +158,15 @@ static void stat_render(struct ctl_req *r, struct buf *b)
     json_int(&jw, (int64_t)daemon_stats_read(&st->control_connections));
     stat_zeroes(&jw);
     json_key(&jw, "total_learns"); json_int(&jw, (int64_t)learned);
-    json_key(&jw, "statfiles"); json_arr_begin(&jw); json_arr_end(&jw);
+    stat_statfiles(&jw, bs);
     json_obj_end(&jw);
 }
 
-void ctl_ep_stat(struct ctl_req *r)
-{
-    struct buf b = BUF_INIT;
-    stat_render(r, &b);
-    reply_writer(r, &b);
-}
-
-/* Shows the counters, then zeroes what Rspamd's /statreset zeroes.  Another
- * worker may count between the two steps; that scan is then lost from both
- * views, which is acceptable for statistics. */
-void ctl_ep_statreset(struct ctl_req *r)
+/* Zeroes what Rspamd's /statreset zeroes (not the Bayes statistics). */
+static void stat_reset(struct ctl_req *r)
 {
     struct daemon_stats *st = daemon_stats_get();
-    struct buf b = BUF_INIT;
 
-    stat_render(r, &b);
     for (size_t i = 0; i < ACTIONS_MAX; i++)
         atomic_store(&st->actions[i], 0);
     atomic_store(&st->scanned, 0);
@@ -155,7 +176,66 @@ void ctl_ep_statreset(struct ctl_req *r)
     atomic_store(&st->connections, 0);
     atomic_store(&st->control_connections, 0);
     log_notice("controller: statistics reset by %s", conn_peer(r->conn));
+}
+
+/* A /stat waiting for the Bayes figures: the request's fields are copied
+ * (the router's ctl_req lives on its stack); the connection is held with
+ * conn_task_begin until the reply. */
+struct stat_job {
+    struct ctl_req r;
+    bool reset;
+};
+
+static void stat_reply(struct ctl_req *r, const struct bayes_stats *bs, bool reset)
+{
+    struct buf b = BUF_INIT;
+
+    stat_render(r, &b, bs);
+    if (reset)
+        stat_reset(r);
     reply_writer(r, &b);
+}
+
+static void stat_fetched(const struct bayes_stats *bs, const char *error, void *data)
+{
+    struct stat_job *job = data;
+    struct conn *c = job->r.conn;
+
+    if (bs == NULL)
+        log_warn("controller: /stat without Bayes statfiles: %s", error ? error : "no reply");
+    if (!conn_peer_gone(c))
+        stat_reply(&job->r, bs, job->reset);
+    free(job);
+    conn_task_end(c);
+}
+
+/* Another worker may count between rendering and a reset; that scan is
+ * then lost from both views, which is acceptable for statistics. */
+static void stat_start(struct ctl_req *r, bool reset)
+{
+    if (!bayes_stats_available()) {
+        stat_reply(r, NULL, reset);
+        return;
+    }
+    struct stat_job *job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        panic("out of memory");
+    job->r = *r;
+    job->r.req = NULL;           /* not kept past this call */
+    job->reset = reset;
+    conn_task_begin(r->conn);
+    bayes_stats_fetch(stat_fetched, job);
+}
+
+void ctl_ep_stat(struct ctl_req *r)
+{
+    stat_start(r, false);
+}
+
+/* Shows the counters, then zeroes them. */
+void ctl_ep_statreset(struct ctl_req *r)
+{
+    stat_start(r, true);
 }
 
 /* /actions: enabled thresholds in ascending order, then the disabled

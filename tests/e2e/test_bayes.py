@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from conftest import Daemon, Redis
-from test_controller import ctl, wait_controller
+from conftest import WINNOWC, Daemon, Redis, binary, run
+from test_controller import ctl
 
 SPAM_WORDS = ("cheap viagra offer winner prize million dollars casino click here now free "
               "money guaranteed investment opportunity limited time act fast credit card "
@@ -104,7 +104,7 @@ def bayes_daemon(tmp, redis, local=BAYES_LOCAL, redis_conf=None):
         extra["redis.conf"] = redis_conf
     d = Daemon(tmp, redis=redis, local=extra, count=1)
     d.start()
-    wait_controller(d)
+    d.wait_controller()
     return d
 
 
@@ -144,6 +144,47 @@ def test_round_trip(tmp_path, own_redis):
         d.stop(check=True)
 
 
+def hmget_calls(sock):
+    info = resp(sock, ["INFO", "commandstats"])[0]
+    line = next((l for l in info.splitlines() if l.startswith("cmdstat_hmget:")), "")
+    return int(line.split("calls=")[1].split(",")[0]) if line else 0
+
+
+def test_young_statistics_read_no_tokens(tmp_path, own_redis):
+    """Below min_learns a scan reads the class counters only (a Redis that
+    Bayes never learns into costs one small read a scan); the scan that
+    finds enough learns reads the tokens too."""
+    d = bayes_daemon(tmp_path / "d", own_redis)
+    try:
+        d.scan_json(message("spam", 1, seed="young"))         # finds the statistics young
+        assert resp(own_redis.sock, ["CONFIG", "RESETSTAT"]) == ["OK"]
+        for i in range(3):
+            res = d.scan_json(message("spam", 2 + i, seed="young"))
+            assert not any(k.startswith("BAYES") for k in symbols(res)), res
+        assert hmget_calls(own_redis.sock) == 3
+        train(d)
+        assert "BAYES_SPAM" in symbols(d.scan_json(message("spam", 9, seed="young")))
+    finally:
+        d.stop(check=True)
+
+
+def test_learn_seen_by_next_scan(tmp_path, own_redis):
+    """The scanner's token cache answers most tokens; a learn moves the
+    revision, and the next scan reads again what the cache answered."""
+    d = bayes_daemon(tmp_path / "d", own_redis)
+    try:
+        train(d)
+        body = message("spam", 51, seed="cached")
+        first = symbols(d.scan_json(body)).get("BAYES_SPAM")
+        again = symbols(d.scan_json(body)).get("BAYES_SPAM")      # from the cache
+        assert first is not None and again == first, (first, again)
+        assert learn(d, "ham", body).status == 200
+        after = d.scan_json(body)
+        assert symbols(after).get("BAYES_SPAM") != first, after
+    finally:
+        d.stop(check=True)
+
+
 def test_learn_cache_refuses_and_relearns(tmp_path, own_redis):
     d = bayes_daemon(tmp_path / "d", own_redis)
     try:
@@ -159,9 +200,150 @@ def test_learn_cache_refuses_and_relearns(tmp_path, own_redis):
         assert stats == ["0", "1"], stats
         assert "relearned as ham" in d.log()
         # Every token moved: no spam count is left behind ("spam,ham" values).
-        values = [v for vals in resp(own_redis.sock, *[["HVALS", f"WB_T{k}"] for k in range(8)])
-                  for v in vals]
+        values = token_values(own_redis.sock)
         assert values and all(v.startswith("0,") for v in values), values[:10]
+    finally:
+        d.stop(check=True)
+
+
+def token_values(sock):
+    return [v for vals in resp(sock, *[["HVALS", f"WB_T{k}"] for k in range(8)]) for v in vals]
+
+
+def test_concurrent_learns_count_once(tmp_path, own_redis):
+    """The learn cache check and its entry are one atomic step (a Lua claim
+    on WB_L): of many learns of one message in flight at once, one counts
+    and the others are refused as already learned."""
+    import concurrent.futures
+    d = bayes_daemon(tmp_path / "d", own_redis)
+    try:
+        body = message("spam", 9, seed="race")
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            replies = list(ex.map(lambda _: learn(d, "spam", body), range(8)))
+        statuses = sorted(r.status for r in replies)
+        assert statuses == [200] + [208] * 7, statuses
+        assert resp(own_redis.sock, ["HGET", "WB", "learns_spam"]) == ["1"]
+        values = token_values(own_redis.sock)
+        assert values and all(v == "1,0" for v in values), values[:10]
+        # Both classes at once, many times: whatever order Redis runs them
+        # in, the message ends up counted once, in the class its learn
+        # cache entry names.
+        body = message("ham", 10, seed="race")
+        kinds = ["spam", "ham"] * 4
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            replies = list(ex.map(lambda k: learn(d, k, body), kinds))
+        assert all(r.status in (200, 208) for r in replies), [r.status for r in replies]
+        entries = resp(own_redis.sock, ["HVALS", "WB_L"])[0]
+        assert len(entries) == 2, entries
+        final = "ham" if "H" in entries else "spam"
+        stats = resp(own_redis.sock, ["HMGET", "WB", "learns_spam", "learns_ham"])[0]
+        assert stats == (["1", "1"] if final == "ham" else ["2", "0"]), (final, stats)
+    finally:
+        d.stop(check=True)
+
+
+def statfiles(d):
+    r = ctl(d, "GET", "/stat")
+    assert r.status == 200, r
+    return {sf["symbol"]: sf for sf in r.json()["statfiles"]}
+
+
+def test_stat_statfiles(tmp_path, own_redis):
+    """/stat statfiles (spec §5.3): one per class, revision = its learns,
+    summed over the users of per_user statistics; winnowc stat prints them;
+    /statreset shows them and leaves the Bayes statistics alone."""
+    d = bayes_daemon(tmp_path / "d", own_redis, local=BAYES_LOCAL + "per_user = true;\n")
+    try:
+        assert set(statfiles(d)) == {"BAYES_SPAM", "BAYES_HAM"}
+        assert statfiles(d)["BAYES_SPAM"]["revision"] == 0
+        train(d, n=3, headers=[("Deliver-To", "alice@example.com")])
+        train(d, n=2, headers=[("Deliver-To", "bob@example.com")])
+        learn(d, "spam", message("spam", 40))                # no recipient: the global prefix
+        sf = statfiles(d)
+        assert sf["BAYES_SPAM"] == {"revision": 6, "used": 0, "total": 0, "size": 0,
+                                    "symbol": "BAYES_SPAM", "type": "redis", "languages": 0,
+                                    "users": 3}, sf
+        assert sf["BAYES_HAM"]["revision"] == 5 and sf["BAYES_HAM"]["users"] == 3, sf
+        keys = [k for k in ctl(d, "GET", "/stat").json()]
+        assert keys[-1] == "statfiles" and keys[-2] == "total_learns", keys
+        p = run([binary(WINNOWC), "-h", f"127.0.0.1:{d.controller_port}", "stat"])
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert "Statfile: BAYES_SPAM type: redis; length: 0; free blocks: 0; total blocks: 0; " \
+               "free: 0.00%; learned: 6; users: 3; languages: 0" in p.stdout, p.stdout
+        assert "Statfile: BAYES_HAM type: redis;" in p.stdout and "learned: 5;" in p.stdout
+        reset = ctl(d, "GET", "/statreset")
+        assert reset.status == 200 and len(reset.json()["statfiles"]) == 2, reset
+        assert statfiles(d)["BAYES_SPAM"]["revision"] == 6
+        # Redis gone: /stat still answers, without statfiles, and says why in the log.
+        own_redis.stop()
+        r = ctl(d, "GET", "/stat")
+        assert r.status == 200 and r.json()["statfiles"] == [], r
+        assert "/stat without Bayes statfiles" in d.log()
+    finally:
+        d.stop(check=True)
+
+
+def test_stat_statfiles_empty_without_bayes(tmp_path):
+    d = Daemon(tmp_path / "d", redis=None, local={}, count=1)
+    d.start()
+    try:
+        d.wait_controller()
+        assert ctl(d, "GET", "/stat").json()["statfiles"] == []
+    finally:
+        d.stop(check=True)
+
+
+def all_fields(sock, prefix="WB"):
+    """{(shard, field): value} of every token hash of a prefix."""
+    out = {}
+    for k in range(8):
+        flat = resp(sock, ["HGETALL", f"{prefix}_T{k}"])[0]
+        for i in range(0, len(flat), 2):
+            out[(k, flat[i])] = flat[i + 1]
+    return out
+
+
+def test_token_expiry(tmp_path, own_redis):
+    """expire: learning stamps tokens with the day; one process at a time
+    walks the token hashes (global, then per-user prefixes) and drops the
+    singletons older than expire; tokens seen twice, and recent ones, stay;
+    undated values (learned before expire was on) get today's date."""
+    import datetime
+    d = bayes_daemon(tmp_path / "d", own_redis,
+                     local=BAYES_LOCAL + "per_user = true;\nexpire = 30d;\n"
+                                         "expire_interval = 0.2;\n")
+    try:
+        bob = "WBbob@example.com"
+        train(d, headers=[("Deliver-To", "bob@example.com")])
+        train(d, n=3, headers=[("Deliver-To", "alice@example.com")])
+        today = (datetime.datetime.now(datetime.timezone.utc).date() -
+                 datetime.date(1970, 1, 1)).days
+        fields = all_fields(own_redis.sock, bob)
+        assert fields and all(v.count(",") == 2 for v in fields.values()), list(fields.values())[:5]
+        assert {int(v.split(",")[2]) for v in fields.values()} <= {today, today - 1}
+        assert resp(own_redis.sock, ["ZRANGE", "WB_U", "0", "-1"]) == [
+            ["WBalice@example.com", bob]]
+        old = today - 31
+        resp(own_redis.sock, ["HSET", "WB_T3", "old-single", f"1,0,{old}"],
+             ["HSET", "WB_T3", "old-twice", f"1,1,{old}"],
+             ["HSET", "WB_T5", "undated", "0,1"],
+             ["HSET", "WB_T5", "recent", f"0,1,{today - 29}"],
+             ["HSET", "WBalice@example.com_T7", "old-single", f"0,1,{old}"],
+             ["HSET", f"{bob}_T0", "old-single", f"1,0,{old}"],
+             ["SET", "WB_C", "WBnobody\tx\t1"])            # a damaged position: start over
+        deadline = time.monotonic() + 30
+        while any(resp(own_redis.sock, ["HEXISTS", k, "old-single"])[0]
+                  for k in ("WB_T3", "WBalice@example.com_T7", f"{bob}_T0")):
+            assert time.monotonic() < deadline, d.log()[-3000:]
+            time.sleep(0.2)
+        assert resp(own_redis.sock, ["HGET", "WB_T3", "old-twice"]) == [f"1,1,{old}"]
+        assert resp(own_redis.sock, ["HGET", "WB_T5", "recent"]) == [f"0,1,{today - 29}"]
+        assert resp(own_redis.sock, ["HGET", "WB_T5", "undated"]) == [f"0,1,{today}"]
+        assert "bayes: expired 1 tokens from WB_T3" in d.log()
+        # The learned tokens (all recent) are all still there, and dated values scan fine.
+        assert set(all_fields(own_redis.sock, bob)) == set(fields)
+        res = d.scan_json(message("spam", 77, seed="exp"), headers=[("Deliver-To", "bob@example.com")])
+        assert "BAYES_SPAM" in symbols(res), res
     finally:
         d.stop(check=True)
 

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import WINNOWC, Daemon, Redis, binary, run
-from test_controller import ctl, wait_controller
+from test_controller import ctl
 
 NROWS = 3
 
@@ -33,7 +33,7 @@ def hist(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("hist"), redis=r, count=1,
                local={"history.conf": f"nrows = {NROWS};\nkey_prefix = \"test_history_\";\n"})
     d.start()
-    wait_controller(d)
+    d.wait_controller()
     yield d, r
     d.stop(check=True)
     r.stop()
@@ -133,7 +133,7 @@ def test_no_redis_no_history(tmp_path):
     d = Daemon(tmp_path, redis=None, count=1)
     d.start()
     try:
-        wait_controller(d)
+        d.wait_controller()
         d.scan_json(msg(9))
         r = ctl(d, "GET", "/history")
         assert r.status == 503, r

@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from conftest import WINNOWC, Daemon, Redis, binary, run, sanitizer_env
-from test_controller import ENABLE_PW, READ_PW, ctl, pw_hash, wait_controller
+from test_controller import ENABLE_PW, READ_PW, ctl, pw_hash
 
 WORDS = ("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike "
          "november oscar papa quebec romeo sierra tango uniform victor whiskey xray").split()
@@ -36,7 +36,7 @@ def learn_redis(tmp_path_factory):
 def ld(tmp_path_factory, learn_redis):
     d = Daemon(tmp_path_factory.mktemp("learn"), redis=learn_redis, count=1)
     d.start()
-    wait_controller(d)
+    d.wait_controller()
     probe = ctl(d, "POST", "/learnham", message(999, "probe"))
     if probe.status == 503:
         d.stop(check=True)
@@ -152,7 +152,7 @@ def test_learning_needs_the_enable_password(tmp_path, learn_redis, ld):
                   f'password = "{pw_hash(READ_PW)}";\nenable_password = "{pw_hash(ENABLE_PW)}";\n')
     d.start()
     try:
-        wait_controller(d)
+        d.wait_controller()
         f = tmp_path / "pw.eml"
         f.write_bytes(message(300))
         p = winnowc(d, "learn_spam", f)
@@ -185,7 +185,7 @@ def test_learning_without_redis_says_why(tmp_path):
     d = Daemon(tmp_path, redis=None, count=1)
     d.start()
     try:
-        wait_controller(d)
+        d.wait_controller()
         f = tmp_path / "x.eml"
         f.write_bytes(message(500))
         p = winnowc(d, "learn_spam", f)

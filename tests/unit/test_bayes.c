@@ -203,6 +203,118 @@ static void test_classify_tie_break(void **state)
     assert_true(out.prob > 0.9);
 }
 
+/* Inside the unsure band the naive Bayes log-likelihood ratio of all the
+ * known tokens decides: p = 1 / (1 + e^(-LLR / 10)), with
+ * LLR = Σ ln(((s + α) / (S + 2α)) / ((h + α) / (H + 2α))).  Rows: counts of
+ * 20 + 20 balanced tokens plus one extra token, and the class learns. */
+static const struct {
+    struct bayes_counts extra;
+    uint64_t learns_spam, learns_ham;
+} llr_cases[] = {
+    {{0, 0}, 50, 50},            /* balanced: LLR 0, p = 0.5 */
+    {{3, 1}, 50, 50},            /* one mildly spammy token tips it */
+    {{1, 3}, 50, 50},
+    {{3, 1}, 50, 200},           /* 3 of 50 spam vs 1 of 200 ham: more spammy */
+};
+
+static void test_classify_llr_in_band(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < sizeof(llr_cases) / sizeof(llr_cases[0]); k++) {
+        uint64_t v[41];
+        struct bayes_counts c[41];
+        uint64_t ls = llr_cases[k].learns_spam, lh = llr_cases[k].learns_ham;
+        for (int i = 0; i < 40; i++) {
+            v[i] = (uint64_t)i + 1;
+            /* as often in each class relative to its learns */
+            c[i] = i < 20 ? (struct bayes_counts){(uint32_t)(ls / 25), 0}
+                          : (struct bayes_counts){0, (uint32_t)(lh / 25)};
+        }
+        v[40] = 41;
+        c[40] = llr_cases[k].extra;
+        struct bayes_tokens t = {v, 41};
+        struct bayes_params p;
+        bayes_params_defaults(&p);
+        struct bayes_verdict out;
+        bayes_classify(&t, c, ls, lh, &p, &out);
+        assert_true(out.ok);
+        double a = p.llr_alpha, llr = 0;
+        for (int i = 0; i < 41; i++) {
+            if (c[i].spam + c[i].ham == 0)
+                continue;
+            llr += log(((c[i].spam + a) / (ls + 2 * a)) / ((c[i].ham + a) / (lh + 2 * a)));
+        }
+        double want = 1.0 / (1.0 + exp(-llr / 10.0));
+        assert_true(fabs(out.prob - want) < 1e-9);
+        if (c[40].spam + c[40].ham == 0)
+            assert_true(fabs(out.prob - 0.5) < 1e-9);
+        else
+            assert_true((out.prob > 0.5) == ((double)c[40].spam / ls > (double)c[40].ham / lh));
+    }
+}
+
+static int dev_desc(const void *a, const void *b)
+{
+    double x = fabs(*(const double *)a - 0.5), y = fabs(*(const double *)b - 0.5);
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* More usable tokens than max_tokens: the most extreme ones are combined,
+ * whatever their order (a reference sorts them all); with many ties too. */
+static void test_classify_top_tokens(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    static uint64_t v[N];
+    static struct bayes_counts c[N];
+    static double f[N];
+    for (int round = 0; round < 3; round++) {
+        uint32_t x = 12345u + (uint32_t)round;
+        for (int i = 0; i < N; i++) {
+            x = x * 1103515245u + 12345u;
+            v[i] = (uint64_t)i + 1;
+            /* round 2: only four distinct count pairs, so many equal devs */
+            /* rounds 0, 1: few ties between tokens of different f (the
+             * classes' learns differ, so mirrored counts differ in dev);
+             * round 2: all tokens equally extreme */
+            uint32_t a = round == 2 ? 2 : 3 + (x >> 16) % 4, b = round == 2 ? 0 : (x >> 24) % 6;
+            bool spam = (x >> 8) % 16 < 11;    /* 11 in 16: Fisher decides */
+            c[i] = (struct bayes_counts){spam ? a : b, spam ? b : a};
+        }
+        struct bayes_tokens t = {v, N};
+        struct bayes_params p;
+        bayes_params_defaults(&p);
+        p.max_tokens = 60;
+        struct bayes_verdict out;
+        bayes_classify(&t, c, 100, 137, &p, &out);
+        size_t k = 0;
+        for (int i = 0; i < N; i++) {
+            double sp = c[i].spam / 100.0, hm = c[i].ham / 137.0, n = c[i].spam + c[i].ham;
+            double ff = (p.strength * 0.5 + n * (sp / (sp + hm))) / (p.strength + n);
+            if (fabs(ff - 0.5) >= p.min_dev)
+                f[k++] = ff;
+        }
+        assert_true(k > p.max_tokens);
+        qsort(f, k, sizeof(f[0]), dev_desc);
+        double ln_f = 0, ln_1f = 0;
+        for (size_t i = 0; i < p.max_tokens; i++) {
+            ln_f += log(f[i]);
+            ln_1f += log(1 - f[i]);
+        }
+        assert_int_equal(out.used, p.max_tokens);
+        double S = 1 - chi2q_ref(-2 * ln_1f, 2 * p.max_tokens);
+        double H = 1 - chi2q_ref(-2 * ln_f, 2 * p.max_tokens);
+        if (round == 2) {
+            /* which of the equal tokens are taken is arbitrary */
+            assert_true(out.ok && out.prob > 0.5);
+            continue;
+        }
+        assert_true(fabs(S - H) >= 0.5);
+        assert_true(out.prob > 0.6 && out.prob < 0.9999);   /* not saturated */
+        assert_true(fabs(out.prob - (1 + S - H) / 2) < 1e-9);
+    }
+}
+
 static void test_digest(void **state)
 {
     (void)state;
@@ -261,7 +373,10 @@ static const struct {
     {"-1,2", -1, 0, 0},
     {"1,", -1, 0, 0},
     {",1", -1, 0, 0},
-    {"1,2,3", -1, 0, 0},
+    {"1,2,20417", 0, 1, 2},              /* with expiry: the day the token was learned */
+    {"1,2,", -1, 0, 0},
+    {"1,2,x", -1, 0, 0},
+    {"1,2,3,4", -1, 0, 0},
     {"", -1, 0, 0},
 };
 
@@ -321,6 +436,8 @@ int main(void)
         cmocka_unit_test(test_tokenizer_window_and_headers),
         cmocka_unit_test(test_classify_hand_computed),
         cmocka_unit_test(test_classify_tie_break),
+        cmocka_unit_test(test_classify_llr_in_band),
+        cmocka_unit_test(test_classify_top_tokens),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_learn_decide),
         cmocka_unit_test(test_parse_counts),

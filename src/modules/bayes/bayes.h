@@ -38,6 +38,7 @@ struct bayes_params {
     double min_dev;              /* ignore tokens with |p - 0.5| below; default 0.1 */
     unsigned max_tokens;         /* most extreme tokens used; 0 = 150 */
     unsigned min_tokens;         /* fewer usable tokens => no verdict; default 11 */
+    double llr_alpha;            /* smoothing of the unsure band's likelihoods; default 0.003 */
 };
 
 struct bayes_verdict {

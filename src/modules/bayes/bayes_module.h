@@ -15,6 +15,7 @@
  * has finished; `done` is not called if the task is freed first (timeout).
  */
 #include <stdbool.h>
+#include <stdint.h>
 
 struct task;
 
@@ -45,6 +46,30 @@ void bayes_learn_task(struct task *task, bool spam, bayes_learn_done done, void 
 
 /* True when the bayes module is enabled and has Redis in this process. */
 bool bayes_learn_available(void);
+
+/*
+ * The figures of the controller's /stat "statfiles" (spec §5.3): learns of
+ * each class summed over all statistics prefixes (the global one and, with
+ * per_user, every user's), and the number of prefixes with learns (at
+ * least 1).  Read asynchronously from Redis on the calling worker's loop;
+ * `done` runs exactly once: from the loop, or before bayes_stats_fetch()
+ * returns when Bayes is off.  On failure st is NULL and error says why
+ * ("redis: timeout", "Bayes is not enabled").  Only in a worker process
+ * after the module's worker_init, like bayes_learn_task().
+ */
+struct bayes_stats {
+    uint64_t learns_spam, learns_ham;
+    uint64_t users;
+};
+typedef void (*bayes_stats_done)(const struct bayes_stats *st, const char *error, void *data);
+
+void bayes_stats_fetch(bayes_stats_done done, void *data);
+
+/* True when bayes_stats_fetch() can read (the module is on, with Redis). */
+bool bayes_stats_available(void);
+
+/* The configured symbol of a class ("BAYES_SPAM" / "BAYES_HAM" by default). */
+const char *bayes_stats_symbol(bool spam);
 
 /* The module.h learn hook calls bayes_learn_task() and reports through task
  * messages: on failure task_set_message(task, "error", reason); on success

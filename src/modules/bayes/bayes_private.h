@@ -48,6 +48,11 @@ struct bayes_ctx {
     struct bayes_autolearn autolearn;
     size_t cache_slots;          /* cache_size; 0 = no token cache */
     struct bayes_cache *cache;   /* per worker process (worker_init) */
+    bool young;                  /* this process' last read of the global statistics found
+                                    fewer than min_learns learns (module.c) */
+    double expire;               /* seconds; 0 = tokens never expire (expire.c) */
+    double expire_interval;      /* seconds between expiry steps */
+    struct bayes_expire *expiry; /* per worker process (worker_init) */
 };
 
 /* The process's configured context (set by worker_init), for the public
@@ -103,11 +108,22 @@ enum bayes_decide bayes_learn_decide(char old, bool spam);
 
 struct bayes_cache *bayes_cache_new(size_t slots);       /* NULL when slots == 0 */
 void bayes_cache_free(struct bayes_cache **cache);
-/* Empties the cache unless it was filled at this revision and these learns. */
-void bayes_cache_revision(struct bayes_cache *cache, uint64_t revision, uint64_t learns_spam,
+/* Empties the cache unless it was filled at this revision and these learns;
+ * true when it did (what it had answered before is stale). */
+bool bayes_cache_revision(struct bayes_cache *cache, uint64_t revision, uint64_t learns_spam,
                           uint64_t learns_ham);
 bool bayes_cache_get(const struct bayes_cache *cache, uint64_t tok, struct bayes_counts *out);
 void bayes_cache_put(struct bayes_cache *cache, uint64_t tok, const struct bayes_counts *v);
+
+/* ---- expire.c ---- */
+
+struct ev_loop;
+struct bayes_expire;
+/* Starts the expiry timer in this process (NULL when expire is 0). */
+struct bayes_expire *bayes_expire_start(struct bayes_ctx *ctx, struct ev_loop *loop);
+/* Stops the timer; call before freeing the pool, then bayes_expire_free. */
+void bayes_expire_stop(struct bayes_expire *ex);
+void bayes_expire_free(struct bayes_expire **ex);
 
 /* ---- module.c ---- */
 

@@ -5,8 +5,10 @@
  * scan.  Tokens Redis does not know are cached too (as 0,0).
  *
  * Consistency: every learn bumps the statistics' revision in Redis; a scan
- * reads the revision first, and a different one empties the cache, so the
- * first scan after a learn already sees it.  One slot per hash position:
+ * reads the revision in the same round trip as the tokens the cache does
+ * not hold, and a different one empties the cache and has the tokens the
+ * cache did answer read again, so the first scan after a learn already
+ * sees it.  One slot per hash position:
  * a collision replaces the older token (no chains, no eviction lists), and
  * a token is stored with its full 64 bits, so a hit is exact.  Memory:
  * 16 bytes a slot, `cache_size` slots (default 262144 = 4 MiB); 0 turns
@@ -52,17 +54,18 @@ void bayes_cache_free(struct bayes_cache **cp)
     free(c);
 }
 
-void bayes_cache_revision(struct bayes_cache *c, uint64_t revision, uint64_t learns_spam,
+bool bayes_cache_revision(struct bayes_cache *c, uint64_t revision, uint64_t learns_spam,
                           uint64_t learns_ham)
 {
     if (c->valid && c->revision == revision && c->learns_spam == learns_spam &&
         c->learns_ham == learns_ham)
-        return;
+        return false;
     memset(c->keys, 0, (c->mask + 1) * sizeof(uint64_t));
     c->revision = revision;
     c->learns_spam = learns_spam;
     c->learns_ham = learns_ham;
     c->valid = true;
+    return true;
 }
 
 bool bayes_cache_get(const struct bayes_cache *c, uint64_t tok, struct bayes_counts *out)

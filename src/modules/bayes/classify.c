@@ -4,8 +4,9 @@
  * with sf, hf the token's spam and ham frequencies relative to the number of
  * messages learned in each class, then Fisher's method on the most extreme
  * tokens: S = 1 - C⁻¹(-2 Σ ln(1 - f), 2k), H = 1 - C⁻¹(-2 Σ ln f, 2k),
- * spam probability (1 + S - H) / 2 (as SpamBayes, bogofilter and Rspamd),
- * with a log-odds tie-break when S and H are close.
+ * spam probability (1 + S - H) / 2 (as SpamBayes, bogofilter and Rspamd).
+ * When S and H are close, a naive Bayes log-likelihood ratio over all the
+ * message's known tokens decides instead (see the end of bayes_classify).
  */
 #include "modules/bayes/bayes.h"
 
@@ -19,6 +20,7 @@ void bayes_params_defaults(struct bayes_params *p)
     p->min_dev = 0.1;
     p->max_tokens = 150;
     p->min_tokens = 11;
+    p->llr_alpha = 0.003;
 }
 
 /* Survival function of chi-square with 2*half degrees of freedom. */
@@ -38,10 +40,61 @@ struct scored {
     double dev;
 };
 
-static int by_dev_desc(const void *a, const void *b)
+/*
+ * Naive Bayes log-likelihood ratio of the message's known tokens, in nats:
+ * Σ ln(P(t|spam) / P(t|ham)) with P(t|c) = (n_c + α) / (N_c + 2α), the
+ * fraction of class c's learned messages that had the token, smoothed by a
+ * small α.  Tokens no message had are left out (they say nothing about
+ * either class).  Unlike Fisher's method on the top tokens it weighs every
+ * token by how lopsided its counts are, so a few rare hammy words cannot
+ * outvote many common spammy ones.
+ */
+static double log_likelihood_ratio(const struct bayes_tokens *tok,
+                                   const struct bayes_counts *counts, uint64_t learns_spam,
+                                   uint64_t learns_ham, double alpha)
 {
-    double x = ((const struct scored *)a)->dev, y = ((const struct scored *)b)->dev;
-    return x < y ? 1 : x > y ? -1 : 0;
+    double llr = 0, ns = (double)learns_spam + 2 * alpha, nh = (double)learns_ham + 2 * alpha;
+    for (size_t i = 0; i < tok->n; i++) {
+        if (counts[i].spam == 0 && counts[i].ham == 0)
+            continue;
+        llr += log(((counts[i].spam + alpha) / ns) / ((counts[i].ham + alpha) / nh));
+    }
+    return llr;
+}
+
+/* Moves the `keep` most extreme tokens (largest dev) to sc[0 .. keep-1], in
+ * no particular order: Hoare's selection, linear on average, where sorting
+ * all of them (qsort was 5% of a scanner's time) is not needed, since the
+ * combination below is a sum. */
+static void select_top(struct scored *sc, size_t n, size_t keep)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = sc[lo + (hi - lo) / 2].dev;
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (sc[i].dev > pivot)
+                i++;
+            while (sc[j].dev < pivot)
+                j--;
+            if (i <= j) {
+                struct scored t = sc[i];
+                sc[i] = sc[j];
+                sc[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        /* now sc[lo .. j] >= pivot >= sc[i .. hi] */
+        if (keep <= j)
+            hi = j;
+        else if (keep >= i)
+            lo = i;
+        else
+            return;
+    }
 }
 
 void bayes_classify(const struct bayes_tokens *tok, const struct bayes_counts *counts,
@@ -79,7 +132,7 @@ void bayes_classify(const struct bayes_tokens *tok, const struct bayes_counts *c
     }
     unsigned max = params->max_tokens ? params->max_tokens : 150;
     if (k > max) {
-        qsort(sc, k, sizeof(*sc), by_dev_desc);
+        select_top(sc, k, max);
         k = max;
     }
     out->used = (unsigned)k;
@@ -98,12 +151,17 @@ void bayes_classify(const struct bayes_tokens *tok, const struct bayes_counts *c
     out->prob = (1.0 + S - H) / 2.0;
     /* S and H both high means strong evidence both ways (spam quoting a
      * newsletter, ham forwarding an advertisement): (1 + S - H) / 2 then
-     * sits near 0.5 whatever the balance.  Inside that band the same tokens'
-     * summed log odds decide, scaled by sqrt(k) since under "no
-     * information" the sum is a random walk.  On the SpamAssassin corpus this
-     * moves 19 of the test spam from the unsure middle to p > 0.9 without a
-     * new false positive (docs/bayes.md). */
-    if (fabs(S - H) < 0.5)
-        out->prob = 1.0 / (1.0 + exp(-(ln_f - ln_1f) / sqrt((double)k)));
+     * sits near 0.5 whatever the balance.  Inside that band the naive Bayes
+     * log-likelihood ratio of all the known tokens decides, scaled so that
+     * 10 nats make p = 0.73 (a typical message sums to a few hundred, so
+     * the verdict is usually clear).  On the SpamAssassin corpus this
+     * classifies the unsure spam better than the top tokens' summed log
+     * odds did, both on the test half and in cross-validation on the
+     * training half (docs/bayes.md). */
+    if (fabs(S - H) < 0.5) {
+        double alpha = params->llr_alpha > 0 ? params->llr_alpha : 0.003;
+        double llr = log_likelihood_ratio(tok, counts, learns_spam, learns_ham, alpha);
+        out->prob = 1.0 / (1.0 + exp(-llr / 10.0));
+    }
     out->ok = true;
 }

@@ -5,25 +5,34 @@
  * A learn job copies what it needs out of the task (tokens, prefix, digest)
  * into its own heap block, so autolearn can outlive the task; an explicit
  * learn additionally holds the task with task_async_begin() and reports
- * through the caller's callback if the task is still there.  Two round
- * trips:
- *   1. HGET <P>_L <digest> (the learn cache; with autolearn's balance check
- *      also HMGET <P> learns_spam learns_ham);
- *   2. same class already: refuse ("already learned"); otherwise one EVAL
- *      per shard adding 1 to the class's count of each token (and, when the
- *      cache says the other class, taking 1 from that class in the same
- *      call: a relearn moves the message), the learns counters, version,
- *      and the cache entry last.
+ * through the caller's callback if the task is still there.  Stages, each
+ * one round trip:
+ *   0. autolearn with check_balance only: HMGET <P> learns_spam learns_ham;
+ *   1. the claim: one EVAL on the learn cache <P>_L that reads the
+ *      message's entry and, unless it already names this class, sets it,
+ *      returning the old value.  Redis runs a script atomically, so two
+ *      learns of the same message racing each other are serialised: the
+ *      second sees the first's entry and is refused ("already learned"),
+ *      and the counts move once;
+ *   2. same class already: refuse; otherwise one EVAL per shard adding 1 to
+ *      the class's count of each token (and, when the old entry says the
+ *      other class, taking 1 from that class in the same call: a relearn
+ *      moves the message), the learns counters and version, and for a
+ *      per-user prefix its entry in the registry <prefix>_U (for /stat and
+ *      expiry).  With `expire` on, each token is stamped with the day.
+ * When a stage-2 write fails, the claim is undone (the old entry put back,
+ * by a script that leaves a newer claim alone), so the learn can be
+ * retried; counts already written by the shards that succeeded stay, and
+ * if Redis is gone the undo fails too and the entry stays.
  * The counts are updated by a short Lua script per shard (each token's
  * value holds both classes, "spam,ham", which HINCRBY cannot update): a
  * 1000-token message is 8 commands, not 1000.
- * Two learns of the same message racing each other may both pass the cache
- * check; the counts are then off by one message, which Bayes tolerates.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/actions.h"
 #include "core/arena.h"
@@ -33,15 +42,36 @@
 #include "modules/bayes/bayes_private.h"
 
 /* Adds ARGV[1] to the spam count and ARGV[2] to the ham count of every
- * token field ARGV[3..] of KEYS[1] (values "spam,ham"); drops a field at
- * 0,0 so unlearned tokens do not linger. */
+ * token field ARGV[4..] of KEYS[1] (values "spam,ham", or "spam,ham,day"
+ * with expiry); ARGV[3] is the day to stamp them with, or "" (expire off:
+ * the value keeps its two fields).  Drops a field at 0,0 so unlearned
+ * tokens do not linger. */
 static const char incr_script[] =
-    "local ds,dh=tonumber(ARGV[1]),tonumber(ARGV[2]) for i=3,#ARGV do "
+    "local ds,dh,day=tonumber(ARGV[1]),tonumber(ARGV[2]),ARGV[3] for i=4,#ARGV do "
     "local v=redis.call('HGET',KEYS[1],ARGV[i]) local s,h=0,0 "
-    "if v then local a,b=string.match(v,'^(%d+),(%d+)$') s=tonumber(a) or 0 h=tonumber(b) or 0 end "
+    "if v then local a,b=string.match(v,'^(%d+),(%d+)') s=tonumber(a) or 0 h=tonumber(b) or 0 end "
     "s=math.max(s+ds,0) h=math.max(h+dh,0) "
     "if s==0 and h==0 then redis.call('HDEL',KEYS[1],ARGV[i]) "
-    "else redis.call('HSET',KEYS[1],ARGV[i],s..','..h) end end return #ARGV-2";
+    "elseif day=='' then redis.call('HSET',KEYS[1],ARGV[i],s..','..h) "
+    "else redis.call('HSET',KEYS[1],ARGV[i],s..','..h..','..day) end end return #ARGV-3";
+
+/* The claim: KEYS[1] = <P>_L, ARGV[1] = digest, ARGV[2] = "S" or "H".
+ * Returns the entry as it was ("" when none); sets it to ARGV[2] unless it
+ * already was that. */
+static const char claim_script[] =
+    "local old=redis.call('HGET',KEYS[1],ARGV[1]) "
+    "if old==ARGV[2] then return old end "
+    "redis.call('HSET',KEYS[1],ARGV[1],ARGV[2]) return old or ''";
+
+/* Undoes a claim: when the entry ARGV[1] still holds our ARGV[2], puts
+ * back ARGV[3] (or deletes the entry when ARGV[3] is ""). */
+static const char unclaim_script[] =
+    "if redis.call('HGET',KEYS[1],ARGV[1])==ARGV[2] then "
+    "if ARGV[3]=='' then redis.call('HDEL',KEYS[1],ARGV[1]) "
+    "else redis.call('HSET',KEYS[1],ARGV[1],ARGV[3]) end end return 0";
+
+struct learn_job;
+typedef void (*job_stage)(struct learn_job *job);
 
 struct learn_job {
     struct bayes_ctx *ctx;
@@ -50,9 +80,11 @@ struct learn_job {
     size_t n;
     char digest[33];
     bool spam;
-    char old;                    /* 0, 'S' or 'H': what the learn cache said */
+    char old;                    /* 0, 'S' or 'H': the learn cache entry before our claim */
+    bool claimed;                /* our claim changed the entry (undo it on failure) */
     bool autolearn;
-    unsigned pending;
+    unsigned pending;            /* commands of the current stage in flight, + 1 while sending */
+    job_stage next;              /* runs when pending drops to 0 */
     uint64_t learns_spam, learns_ham;
     enum bayes_learn_status status;
     char message[256];
@@ -63,9 +95,6 @@ struct learn_job {
     bayes_learn_done done;
     void *data;
 };
-
-static void job_send(struct learn_job *job, enum redis_op op, int argc, const char **argv,
-                     const size_t *argvlen, redis_cb cb);
 
 static void job_fail(struct learn_job *job, const redisReply *r, const char *err)
 {
@@ -106,13 +135,37 @@ static void job_finish(struct learn_job *job)
     free(job);
 }
 
+/*
+ * A stage sends its commands between job_hold() and job_release(next):
+ * the hold keeps a reply that arrives synchronously (a server that is down
+ * fails at once) from running the next stage before every command is out.
+ * Each reply callback ends with job_release() too.
+ */
+static void job_hold(struct learn_job *job, job_stage next)
+{
+    job->next = next;
+    job->pending++;
+}
+
+static void job_release(struct learn_job *job)
+{
+    if (--job->pending == 0)
+        job->next(job);
+}
+
+static void job_send(struct learn_job *job, enum redis_op op, int argc, const char **argv,
+                     const size_t *argvlen, redis_cb cb)
+{
+    job->pending++;
+    redis_command(job->ctx->pool, op, argc, argv, argvlen, cb, job);
+}
+
 static void write_reply(const redisReply *r, const char *err, void *data)
 {
     struct learn_job *job = data;
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
         job_fail(job, r, err);
-    if (--job->pending == 0)
-        job_finish(job);
+    job_release(job);
 }
 
 /* One EVAL per shard: ARGV = spam delta, ham delta, the shard's tokens as
@@ -123,7 +176,10 @@ static void send_increments(struct learn_job *job)
     const char *ds = job->spam ? "1" : move ? "-1" : "0";
     const char *dh = !job->spam ? "1" : move ? "-1" : "0";
     const struct bayes_ctx *ctx = job->ctx;
-    size_t cap = job->n + 6;
+    char day[24] = "";
+    if (ctx->expire > 0)
+        snprintf(day, sizeof(day), "%lld", (long long)(time(NULL) / 86400));
+    size_t cap = job->n + 7;
     const char **argv = malloc(cap * sizeof(*argv));
     size_t *argvlen = malloc(cap * sizeof(*argvlen));
     char *fields = malloc(job->n * 8 + 1);
@@ -139,6 +195,7 @@ static void send_increments(struct learn_job *job)
         argv[argc] = key, argvlen[argc++] = strlen(key);
         argv[argc] = ds, argvlen[argc++] = strlen(ds);
         argv[argc] = dh, argvlen[argc++] = strlen(dh);
+        argv[argc] = day, argvlen[argc++] = strlen(day);
         size_t first = argc;
         for (size_t i = 0; i < job->n; i++) {
             if (bayes_shard(ctx, job->tok[i]) != s)
@@ -155,12 +212,39 @@ static void send_increments(struct learn_job *job)
     free(fields);
 }
 
+static void unclaim_reply(const redisReply *r, const char *err, void *data)
+{
+    struct learn_job *job = data;
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        log_warn("bayes: could not undo the learn cache entry of mid=<%s> after a failed learn "
+                 "(a retry will say \"already learned\"): %s",
+                 job->mid, r != NULL ? r->str : err ? err : "no reply");
+    job_release(job);
+}
+
+/* Stage 2 is over: undo the claim if a write failed, then report. */
+static void writes_done(struct learn_job *job)
+{
+    if (job->status != BAYES_LEARN_ERROR || !job->claimed) {
+        job_finish(job);
+        return;
+    }
+    char ckey[360], old[2] = {job->old, 0};
+    snprintf(ckey, sizeof(ckey), "%s_L", job->prefix);
+    const char *argv[] = {"EVAL", unclaim_script, "1", ckey, job->digest, job->spam ? "S" : "H",
+                          old};
+    size_t len[] = {4, sizeof(unclaim_script) - 1, 1, strlen(ckey), 32, 1, strlen(old)};
+    job_hold(job, job_finish);
+    job_send(job, REDIS_WRITE, 7, argv, len, unclaim_reply);
+    job_release(job);
+}
+
 static void send_writes(struct learn_job *job)
 {
     char key[360];
     const char *cls = job->spam ? "learns_spam" : "learns_ham";
     const char *other = job->spam ? "learns_ham" : "learns_spam";
-    job->pending++;              /* held while sending (see lookup_start) */
+    job_hold(job, writes_done);
     send_increments(job);
     snprintf(key, sizeof(key), "%s", job->prefix);
     {
@@ -184,47 +268,34 @@ static void send_writes(struct learn_job *job)
         size_t len[] = {4, strlen(key), 7, strlen(BAYES_SCHEMA_VERSION)};
         job_send(job, REDIS_WRITE, 4, argv, len, write_reply);
     }
-    /* The cache entry goes last: a learn that failed half-way can be retried. */
-    char ckey[360];
-    snprintf(ckey, sizeof(ckey), "%s_L", job->prefix);
-    const char *argv[] = {"HSET", ckey, job->digest, job->spam ? "S" : "H"};
-    size_t len[] = {4, strlen(ckey), 32, 1};
-    if (job->status != BAYES_LEARN_ERROR)
+    if (strcmp(job->prefix, job->ctx->prefix) != 0) {
+        /* The registry of per-user prefixes, for /stat (statfile.c) and
+         * expiry (expire.c): a sorted set, so expiry can walk it in order. */
+        char ukey[360];
+        snprintf(ukey, sizeof(ukey), "%s_U", job->ctx->prefix);
+        const char *argv[] = {"ZADD", ukey, "0", key};
+        size_t len[] = {4, strlen(ukey), 1, strlen(key)};
         job_send(job, REDIS_WRITE, 4, argv, len, write_reply);
-    if (--job->pending == 0)
-        job_finish(job);
+    }
+    job_release(job);
 }
 
-/* Autolearn's balance check (Rspamd's check_balance / min_balance). */
-static bool unbalanced(const struct learn_job *job)
-{
-    const struct bayes_autolearn *al = &job->ctx->autolearn;
-    if (!job->autolearn || !al->check_balance)
-        return false;
-    double mine = (double)(job->spam ? job->learns_spam : job->learns_ham) + 1;
-    double theirs = (double)(job->spam ? job->learns_ham : job->learns_spam) + 1;
-    return mine > theirs / al->min_balance;
-}
-
-static void check_done(struct learn_job *job);
-
-static void check_reply(const redisReply *r, const char *err, void *data)
+static void claim_reply(const redisReply *r, const char *err, void *data)
 {
     struct learn_job *job = data;
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         job_fail(job, r, err);
     } else if (r->type == REDIS_REPLY_STRING) {
         job->old = bayes_cache_entry(r->str, r->len);
-    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-        job->learns_spam = bayes_reply_count(r->element[0]);
-        job->learns_ham = bayes_reply_count(r->element[1]);
+        job->claimed = bayes_learn_decide(job->old, job->spam) != BAYES_DECIDE_ALREADY;
+    } else {
+        job_fail(job, NULL, "unexpected reply to the learn cache claim");
     }
-    if (--job->pending == 0)
-        check_done(job);
+    job_release(job);
 }
 
-/* Every first-round reply is in: refuse, skip or write. */
-static void check_done(struct learn_job *job)
+/* Stage 1 is over: refuse, or write. */
+static void claim_done(struct learn_job *job)
 {
     if (job->status == BAYES_LEARN_ERROR) {
         job_finish(job);
@@ -233,38 +304,70 @@ static void check_done(struct learn_job *job)
         snprintf(job->message, sizeof(job->message), "<%s> is already learned as %s",
                  job->mid, job->spam ? "spam" : "ham");
         job_finish(job);
+    } else {
+        send_writes(job);
+    }
+}
+
+static void claim_start(struct learn_job *job)
+{
+    char key[360];
+    snprintf(key, sizeof(key), "%s_L", job->prefix);
+    const char *cls = job->spam ? "S" : "H";
+    const char *argv[] = {"EVAL", claim_script, "1", key, job->digest, cls};
+    size_t len[] = {4, sizeof(claim_script) - 1, 1, strlen(key), 32, 1};
+    job_hold(job, claim_done);
+    job_send(job, REDIS_WRITE, 6, argv, len, claim_reply);
+    job_release(job);
+}
+
+/* Autolearn's balance check (Rspamd's check_balance / min_balance). */
+static bool unbalanced(const struct learn_job *job)
+{
+    const struct bayes_autolearn *al = &job->ctx->autolearn;
+    double mine = (double)(job->spam ? job->learns_spam : job->learns_ham) + 1;
+    double theirs = (double)(job->spam ? job->learns_ham : job->learns_spam) + 1;
+    return mine > theirs / al->min_balance;
+}
+
+static void balance_reply(const redisReply *r, const char *err, void *data)
+{
+    struct learn_job *job = data;
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        job_fail(job, r, err);
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        job->learns_spam = bayes_reply_count(r->element[0]);
+        job->learns_ham = bayes_reply_count(r->element[1]);
+    }
+    job_release(job);
+}
+
+/* Stage 0 is over: skip an unbalanced class, or claim. */
+static void balance_done(struct learn_job *job)
+{
+    if (job->status == BAYES_LEARN_ERROR) {
+        job_finish(job);
     } else if (unbalanced(job)) {
         job->status = BAYES_LEARN_REFUSED;
         snprintf(job->message, sizeof(job->message),
                  "autolearn skipped: %s learns exceed the balance", job->spam ? "spam" : "ham");
         job_finish(job);
     } else {
-        send_writes(job);
+        claim_start(job);
     }
-}
-
-static void job_send(struct learn_job *job, enum redis_op op, int argc, const char **argv,
-                     const size_t *argvlen, redis_cb cb)
-{
-    job->pending++;
-    redis_command(job->ctx->pool, op, argc, argv, argvlen, cb, job);
 }
 
 static void job_begin(struct learn_job *job)
 {
-    char key[360];
-    job->pending = 1;
-    snprintf(key, sizeof(key), "%s_L", job->prefix);
-    const char *argv[] = {"HGET", key, job->digest};
-    size_t len[] = {4, strlen(key), 32};
-    job_send(job, REDIS_READ, 3, argv, len, check_reply);
-    if (job->autolearn && job->ctx->autolearn.check_balance && job->status != BAYES_LEARN_ERROR) {
-        const char *av[] = {"HMGET", job->prefix, "learns_spam", "learns_ham"};
-        size_t al[] = {5, strlen(job->prefix), 11, 10};
-        job_send(job, REDIS_READ, 4, av, al, check_reply);
+    if (!job->autolearn || !job->ctx->autolearn.check_balance) {
+        claim_start(job);
+        return;
     }
-    if (--job->pending == 0)     /* the sending hold: replies may come synchronously */
-        check_done(job);
+    const char *argv[] = {"HMGET", job->prefix, "learns_spam", "learns_ham"};
+    size_t len[] = {5, strlen(job->prefix), 11, 10};
+    job_hold(job, balance_done);
+    job_send(job, REDIS_READ, 4, argv, len, balance_reply);
+    job_release(job);
 }
 
 /* Builds a job from the task: NULL (with *why_r) when it cannot learn. */

@@ -3,16 +3,18 @@
  * statistic.conf, Rspamd's layout; options in docs/bayes.md).
  *
  * A scan tokenizes the message (tokenize.c), reads the class counters and
- * every token's counts with one pipelined batch of HMGETs (store.c has the
- * key layout), classifies (classify.c) and inserts BAYES_SPAM or BAYES_HAM
- * with Rspamd's dynamic multiplier ((p - 0.5) * 2)^8 and the probability as
- * option.  Nothing is inserted below min_tokens tokens or while either class
+ * the counts of the tokens its token cache (cache.c) does not hold, with
+ * one pipelined batch of HMGETs (store.c has the key layout), classifies
+ * (classify.c) and inserts BAYES_SPAM or BAYES_HAM with the dynamic
+ * multiplier ((p - 0.5) * 2)^multiplier_exponent (Rspamd's is 8, ours 4)
+ * and the probability as option.  Nothing is inserted below min_tokens tokens or while either class
  * has fewer than min_learns learns.  When Redis fails (unreachable, timeout,
  * error reply) BAYES_UNAVAILABLE (score 0) carries the reason, and the scan
  * goes on: the pool fails fast while a server is down.
  *
- * Owns the per-worker Redis pool (worker_init / worker_deinit).  Learning
- * and autolearn live in learn.c.
+ * Owns the per-worker Redis pool and token cache (worker_init /
+ * worker_deinit).  Learning and autolearn live in learn.c, the /stat
+ * figures in statfile.c.
  */
 #include <math.h>
 #include <stdio.h>
@@ -33,9 +35,9 @@
 struct bayes_ctx *bayes_worker_ctx;
 
 static const struct symbol_def bayes_symbols[] = {
-    {"BAYES_SPAM", 7.0, "statistics",
+    {"BAYES_SPAM", 8.0, "statistics",
      "Message probably spam, probability of spam in the option (score scaled by it)", 0},
-    {"BAYES_HAM", -3.0, "statistics",
+    {"BAYES_HAM", -4.0, "statistics",
      "Message probably ham, probability of ham in the option (score scaled by it)", 0},
     {"BAYES_UNAVAILABLE", 0.0, "statistics",
      "Bayes statistics could not be read (Redis unreachable, timeout or error: the option "
@@ -232,6 +234,15 @@ static int bayes_configure(const struct conf_obj *section, struct module_env *en
     /* Bayes' own timeout (Rspamd's backend default 0.5 s), not the global one. */
     if (conf_get_time(sec, "timeout", 0.5, &ctx->redis.timeout, error_r) < 0)
         return -1;
+    /* Rspamd's `expire` (seconds, or "100d"): here, singleton tokens not
+     * learned for that long are dropped (expire.c). */
+    if (conf_get_time(sec, "expire", 0, &ctx->expire, error_r) < 0 ||
+        conf_get_time(sec, "expire_interval", 10, &ctx->expire_interval, error_r) < 0)
+        return -1;
+    if (ctx->expire < 0 || ctx->expire_interval < 0.1) {
+        *error_r = "classifier bayes: expire must be >= 0 and expire_interval >= 0.1 s";
+        return -1;
+    }
     *ctx_r = ctx;
     return 0;
 }
@@ -241,6 +252,7 @@ static int bayes_worker_init(void *vctx, struct ev_loop *loop, const char **erro
     struct bayes_ctx *ctx = vctx;
     ctx->pool = redis_pool_new(loop, &ctx->redis, "bayes");
     ctx->cache = bayes_cache_new(ctx->cache_slots);
+    ctx->expiry = bayes_expire_start(ctx, loop);
     bayes_worker_ctx = ctx;
     return 0;
 }
@@ -248,7 +260,9 @@ static int bayes_worker_init(void *vctx, struct ev_loop *loop, const char **erro
 static void bayes_worker_deinit(void *vctx)
 {
     struct bayes_ctx *ctx = vctx;
-    redis_pool_free(&ctx->pool);
+    bayes_expire_stop(ctx->expiry);
+    redis_pool_free(&ctx->pool);         /* answers an expiry step in flight */
+    bayes_expire_free(&ctx->expiry);
     bayes_cache_free(&ctx->cache);
     if (bayes_worker_ctx == ctx)
         bayes_worker_ctx = NULL;
@@ -271,21 +285,28 @@ int bayes_task_tokens(const struct bayes_ctx *ctx, struct task *task, struct bay
 }
 
 /*
- * A scan reads in two round trips: first the class counters and the
- * revision (bumped by every learn), then only the tokens the worker's cache
- * does not hold.  The cache (cache.c) is emptied whenever the revision
- * moves, so a learn is seen by the next scan; in steady state most of a
- * message's tokens (common words and pairs) are served from it, which keeps
- * Redis' share of a scan small (docs/bayes.md has the measurements).
- * Below min_learns the tokens are not read at all.
+ * A scan reads in one round trip in the steady state: the class counters
+ * and the revision (bumped by every learn) pipelined with the tokens the
+ * worker's cache (cache.c) does not hold.  The cache is checked against
+ * the revision when the replies are in: when a learn moved it, the cache
+ * is emptied and the tokens it had answered are read again (a second
+ * round trip, for the first scans after a learn only), so a learn is seen
+ * by the next scan.  In steady state most of a message's tokens (common
+ * words and pairs) come from the cache, which keeps Redis' share of a scan
+ * small (docs/bayes.md has the measurements).  While the statistics have
+ * fewer than min_learns learns, only the counters are read; the scan that
+ * finds them grown reads the tokens in a second round trip.
  */
 struct lookup {
     struct bayes_ctx *ctx;
     const char *prefix;
     bool use_cache;
+    int round;                   /* 1: counters (+ tokens); 2: tokens again, or at last */
+    bool tokens_read;            /* round 1 read the tokens the cache did not answer */
     struct bayes_tokens tok;
     struct bayes_counts *counts;
-    size_t *idx[BAYES_SHARDS_MAX];   /* indices of the tokens to read, per shard */
+    bool *cached;                /* per token: answered by the cache in round 1 */
+    size_t *idx[BAYES_SHARDS_MAX];   /* indices of the tokens read, per shard */
     size_t nidx[BAYES_SHARDS_MAX];
     unsigned pending;
     uint64_t learns_spam, learns_ham, revision;
@@ -300,11 +321,6 @@ struct lookup_cmd {
 static void lookup_finish(struct task *task, struct lookup *lk)
 {
     const struct bayes_ctx *ctx = lk->ctx;
-    if (lk->error != NULL) {
-        task_insert(task, "BAYES_UNAVAILABLE", 1.0, lk->error);
-        log_task_warn(task, "bayes: statistics unavailable: %s", lk->error);
-        return;
-    }
     struct bayes_verdict v;
     bayes_classify(&lk->tok, lk->counts, lk->learns_spam, lk->learns_ham, &ctx->params, &v);
     if (!v.ok)
@@ -331,6 +347,14 @@ static const char *reply_error(struct task *task, const redisReply *r, const cha
     return NULL;
 }
 
+static void lookup_round_done(struct task *task, struct lookup *lk);
+
+static void lookup_release(struct task *task, struct lookup *lk)
+{
+    if (--lk->pending == 0)
+        lookup_round_done(task, lk);
+}
+
 static void tokens_reply(struct task *task, const redisReply *r, const char *err, void *data)
 {
     struct lookup_cmd *c = data;
@@ -339,15 +363,10 @@ static void tokens_reply(struct task *task, const redisReply *r, const char *err
         lk->error = reply_error(task, r, err);
     if (lk->error == NULL) {
         size_t n = lk->nidx[c->shard];
-        for (size_t i = 0; i < n && i < r->elements; i++) {
-            size_t t = lk->idx[c->shard][i];
-            bayes_reply_counts(r->element[i], &lk->counts[t]);
-            if (lk->use_cache)
-                bayes_cache_put(lk->ctx->cache, lk->tok.v[t], &lk->counts[t]);
-        }
+        for (size_t i = 0; i < n && i < r->elements; i++)
+            bayes_reply_counts(r->element[i], &lk->counts[lk->idx[c->shard][i]]);
     }
-    if (--lk->pending == 0)
-        lookup_finish(task, lk);
+    lookup_release(task, lk);
 }
 
 static void tokens_send(struct task *task, struct lookup *lk, unsigned shard)
@@ -373,59 +392,89 @@ static void tokens_send(struct task *task, struct lookup *lk, unsigned shard)
                        c);
 }
 
-/* Second round trip: the tokens the cache does not answer, by shard. */
-static void tokens_start(struct task *task, struct lookup *lk)
+/* Reads the tokens for which want[i] is true, grouped by shard (want NULL:
+ * all of them).  The caller holds lk->pending. */
+static void tokens_read(struct task *task, struct lookup *lk, const bool *want)
 {
     const struct bayes_ctx *ctx = lk->ctx;
-    size_t *shard_of = ARENA_NEW_N(task->arena, size_t, lk->tok.n + 1);
-    for (size_t i = 0; i < lk->tok.n; i++) {
-        if (lk->use_cache && bayes_cache_get(ctx->cache, lk->tok.v[i], &lk->counts[i])) {
-            shard_of[i] = BAYES_SHARDS_MAX;
-            continue;
-        }
-        shard_of[i] = bayes_shard(ctx, lk->tok.v[i]);
-        lk->nidx[shard_of[i]]++;
-    }
+    memset(lk->nidx, 0, sizeof(lk->nidx));
+    for (size_t i = 0; i < lk->tok.n; i++)
+        if (want == NULL || want[i])
+            lk->nidx[bayes_shard(ctx, lk->tok.v[i])]++;
     for (unsigned s = 0; s < ctx->nshards; s++) {
         lk->idx[s] = ARENA_NEW_N(task->arena, size_t, lk->nidx[s] + 1);
         lk->nidx[s] = 0;
     }
-    for (size_t i = 0; i < lk->tok.n; i++)
-        if (shard_of[i] < BAYES_SHARDS_MAX)
-            lk->idx[shard_of[i]][lk->nidx[shard_of[i]]++] = i;
-    /* Held while sending, so a failure answered synchronously (server down)
-     * cannot finish the lookup before every command is out. */
-    lk->pending = 1;
+    for (size_t i = 0; i < lk->tok.n; i++) {
+        if (want != NULL && !want[i])
+            continue;
+        unsigned s = bayes_shard(ctx, lk->tok.v[i]);
+        lk->idx[s][lk->nidx[s]++] = i;
+    }
     for (unsigned s = 0; s < ctx->nshards && lk->error == NULL; s++)
         if (lk->nidx[s] > 0)
             tokens_send(task, lk, s);
-    if (--lk->pending == 0)
-        lookup_finish(task, lk);
 }
 
 static void stats_reply(struct task *task, const redisReply *r, const char *err, void *data)
 {
     struct lookup *lk = data;
-    const struct bayes_ctx *ctx = lk->ctx;
-    lk->error = reply_error(task, r, err);
+    if (lk->error == NULL)
+        lk->error = reply_error(task, r, err);
     if (lk->error == NULL && r->elements == 3) {
         lk->learns_spam = bayes_reply_count(r->element[0]);
         lk->learns_ham = bayes_reply_count(r->element[1]);
         lk->revision = bayes_reply_count(r->element[2]);
     }
+    lookup_release(task, lk);
+}
+
+/* Every reply of a round is in.  Round 1: too few learns: nothing; the
+ * tokens were not read (young statistics, see bayes_scan) or the cache was
+ * stale (a learn since it was filled): round 2 reads them (all, or what
+ * the cache answered); otherwise classify.  Round 2: classify. */
+static void lookup_round_done(struct task *task, struct lookup *lk)
+{
+    struct bayes_ctx *ctx = lk->ctx;
     if (lk->error != NULL) {
-        lookup_finish(task, lk);
+        task_insert(task, "BAYES_UNAVAILABLE", 1.0, lk->error);
+        log_task_warn(task, "bayes: statistics unavailable: %s", lk->error);
         return;
     }
-    if (lk->learns_spam < ctx->min_learns || lk->learns_ham < ctx->min_learns) {
+    bool enough = lk->learns_spam >= ctx->min_learns && lk->learns_ham >= ctx->min_learns;
+    if (lk->round == 1 && lk->use_cache)
+        ctx->young = !enough;
+    if (!enough) {
         log_task_debug(task, "bayes", "bayes: not enough learns (spam %llu, ham %llu < %llu)",
                        (unsigned long long)lk->learns_spam, (unsigned long long)lk->learns_ham,
                        (unsigned long long)ctx->min_learns);
         return;
     }
+    if (lk->round == 1) {
+        bool flushed = lk->use_cache && bayes_cache_revision(ctx->cache, lk->revision,
+                                                             lk->learns_spam, lk->learns_ham);
+        const bool *again = NULL;            /* NULL: every token */
+        bool any = !lk->tokens_read;
+        if (lk->tokens_read && flushed) {
+            /* Tokens read this round are current; what the cache
+             * answered may not be. */
+            again = lk->cached;
+            for (size_t i = 0; i < lk->tok.n && !any; i++)
+                any = lk->cached[i];
+        }
+        if (any) {
+            lk->round = 2;
+            lk->pending = 1;
+            tokens_read(task, lk, again);
+            lookup_release(task, lk);
+            return;
+        }
+    }
     if (lk->use_cache)
-        bayes_cache_revision(ctx->cache, lk->revision, lk->learns_spam, lk->learns_ham);
-    tokens_start(task, lk);
+        for (size_t i = 0; i < lk->tok.n; i++)
+            if (lk->round == 2 || !lk->cached[i])
+                bayes_cache_put(ctx->cache, lk->tok.v[i], &lk->counts[i]);
+    lookup_finish(task, lk);
 }
 
 static int bayes_scan(struct task *task, void *vctx)
@@ -439,14 +488,36 @@ static int bayes_scan(struct task *task, void *vctx)
     if (lk->tok.n < ctx->min_tokens)
         return 0;
     lk->counts = ARENA_NEW_N(task->arena, struct bayes_counts, lk->tok.n);
+    lk->cached = ARENA_NEW_N(task->arena, bool, lk->tok.n);
     lk->prefix = bayes_store_prefix(ctx, task);
     /* The cache holds the global statistics only: per-user ones would need
      * a cache per user. */
     lk->use_cache = ctx->cache != NULL && lk->prefix == ctx->prefix;
+    lk->round = 1;
+    /* While the statistics are young (fewer than min_learns at this
+     * worker's last look), round 1 reads the counters only: a filter with
+     * Redis whose Bayes is never trained reads no tokens. */
+    lk->tokens_read = !(lk->use_cache && ctx->young);
     const char *argv[5] = {"HMGET", bayes_key_stats(task, lk->prefix), "learns_spam",
                            "learns_ham", "revision"};
     size_t argvlen[5] = {5, strlen(argv[1]), 11, 10, 8};
+    /* Held while sending, so a failure answered synchronously (server down)
+     * cannot end the round before every command is out. */
+    lk->pending = 2;
     redis_task_command(ctx->pool, task, REDIS_READ, 5, argv, argvlen, stats_reply, lk);
+    if (lk->tokens_read) {
+        bool all_cached = true;
+        bool *want = ARENA_NEW_N(task->arena, bool, lk->tok.n);
+        for (size_t i = 0; i < lk->tok.n; i++) {
+            lk->cached[i] = lk->use_cache &&
+                            bayes_cache_get(ctx->cache, lk->tok.v[i], &lk->counts[i]);
+            want[i] = !lk->cached[i];
+            all_cached &= lk->cached[i];
+        }
+        if (!all_cached)
+            tokens_read(task, lk, want);
+    }
+    lookup_release(task, lk);
     return 0;
 }
 

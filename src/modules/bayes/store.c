@@ -4,7 +4,8 @@
  *   <P>            hash   version, learns_spam, learns_ham
  *   <P>_T<k>       hash   token counts: field = token (8 bytes, little
  *                         endian), value "spam,ham" (decimal: messages of
- *                         each class that contained it)
+ *                         each class that contained it), ",day" appended
+ *                         with expiry
  *   <P>_L          hash   learn cache: field = digest of the message's
  *                         token set (32 hex), value "S" or "H"
  *
@@ -75,8 +76,13 @@ int bayes_parse_counts(const char *p, size_t len, struct bayes_counts *out)
     const char *comma = memchr(p, ',', len);
     if (comma == NULL)
         return -1;
-    size_t sl = (size_t)(comma - p);
-    if (parse_u32(p, sl, &out->spam) < 0 || parse_u32(comma + 1, len - sl - 1, &out->ham) < 0) {
+    size_t sl = (size_t)(comma - p), rest = len - sl - 1;
+    /* "spam,ham" or, with expiry, "spam,ham,day": the day is expire.c's */
+    const char *day = memchr(comma + 1, ',', rest);
+    size_t hl = day != NULL ? (size_t)(day - comma - 1) : rest;
+    uint64_t d;
+    if (parse_u32(p, sl, &out->spam) < 0 || parse_u32(comma + 1, hl, &out->ham) < 0 ||
+        (day != NULL && str_to_u64(day + 1, rest - hl - 1, &d) < 0)) {
         out->spam = out->ham = 0;
         return -1;
     }

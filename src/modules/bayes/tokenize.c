@@ -46,9 +46,23 @@ static inline uint64_t fmix64(uint64_t k)
     return k;
 }
 
+#ifdef BAYES_TOKEN_NAMES
+/* The offline evaluator's copy (bayes_eval.c) names every token it sees, to
+ * show which features decided a verdict; the daemon's copy has no hook. */
+void bayes_token_named(uint64_t tok, uint64_t ns, const char *p, size_t len);
+void bayes_token_paired(uint64_t tok, uint64_t a, uint64_t b, unsigned d);
+#define TOKEN_NAMED(t, ns, p, len) bayes_token_named(t, ns, p, len)
+#define TOKEN_PAIRED(t, a, b, d) bayes_token_paired(t, a, b, d)
+#else
+#define TOKEN_NAMED(t, ns, p, len) ((void)0)
+#define TOKEN_PAIRED(t, a, b, d) ((void)0)
+#endif
+
 static uint64_t hash_ns(uint64_t ns, const char *p, size_t len)
 {
-    return fmix64(str_hash(p, len) ^ (ns * 0x9E3779B97F4A7C15ULL));
+    uint64_t h = fmix64(str_hash(p, len) ^ (ns * 0x9E3779B97F4A7C15ULL));
+    TOKEN_NAMED(h, ns, p, len);
+    return h;
 }
 
 static void push(struct tokbuf *tb, uint64_t h)
@@ -81,7 +95,9 @@ static void word_emit(struct tokbuf *tb, struct words *w, const char *p, size_t 
     /* OSB: pair this word with each of the previous window-1 words. */
     for (unsigned d = 1; d < w->window && d <= w->count; d++) {
         uint64_t prev = w->h[(w->count - d) % WINDOW_MAX];
-        push(tb, fmix64(prev * 0x100000001b3ULL + h * (2 * d + 1) + w->ns_pair));
+        uint64_t pair = fmix64(prev * 0x100000001b3ULL + h * (2 * d + 1) + w->ns_pair);
+        TOKEN_PAIRED(pair, prev, h, d);
+        push(tb, pair);
     }
     w->h[w->count % WINDOW_MAX] = h;
     w->count++;
@@ -189,7 +205,13 @@ static void hdr_token(struct tokbuf *tb, const char *hname, const char *val, siz
     size_t n = len < sizeof(low) ? len : sizeof(low);
     memcpy(low, val, n);
     str_lower(low, n);
-    push(tb, hash_ns(NS_HDR ^ str_hash(hname, strlen(hname)), low, n));
+    uint64_t h = hash_ns(NS_HDR ^ str_hash(hname, strlen(hname)), low, n);
+#ifdef BAYES_TOKEN_NAMES
+    char named[300];
+    int nl = snprintf(named, sizeof(named), "%s=%.*s", hname, (int)n, low);
+    TOKEN_NAMED(h, 0, named, (size_t)nl < sizeof(named) ? (size_t)nl : sizeof(named) - 1);
+#endif
+    push(tb, h);
 }
 
 static void hdr_value_token(struct tokbuf *tb, const struct message *msg, const char *name,
