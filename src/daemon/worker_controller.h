@@ -117,6 +117,14 @@ void ctl_ep_metrics(struct ctl_req *r);
 void ctl_ep_status(struct ctl_req *r);
 void ctl_ep_configdump(struct ctl_req *r);
 void ctl_ep_counters(struct ctl_req *r);
+/* Calls fn(r, bs, flag) once the Bayes statistics are read from Redis: at
+ * once with bs NULL when Bayes is off, later (the connection held) when
+ * not; bs NULL too when Redis does not answer, with a log line
+ * (worker_controller_stat.c, for /stat and /metrics). */
+struct bayes_stats;
+typedef void (*ctl_bayes_fn)(struct ctl_req *r, const struct bayes_stats *bs, bool flag);
+void ctl_with_bayes_stats(struct ctl_req *r, ctl_bayes_fn fn, bool flag);
+
 /* hits / scanned for one symbol (worker_controller_stat.c) */
 double ctl_symbol_frequency(const char *name);
 

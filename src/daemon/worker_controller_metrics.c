@@ -21,6 +21,7 @@
 #include "daemon/status.h"
 #include "daemon/worker.h"
 #include "daemon/worker_controller.h"
+#include "modules/bayes/bayes_module.h"
 
 static void reply_buf(struct ctl_req *r, struct buf *b)
 {
@@ -310,15 +311,44 @@ static void metrics_winnow(struct buf *b, struct ctl_req *r, struct daemon_stats
     counters_emit(b, st, counters_winnow, sizeof(counters_winnow) / sizeof(counters_winnow[0]));
 }
 
-void ctl_ep_metrics(struct ctl_req *r)
+/* rspamd_statfiles_*: one sample per Bayes class; Redis has no blocks, so
+ * used, totals and size are 0 as in Rspamd's Redis backend. */
+static void metrics_statfiles(struct buf *b, const struct bayes_stats *bs)
+{
+    static const char *const fams[] = {"revision", "used", "totals", "size", "languages", "users"};
+
+    if (bs == NULL)
+        return;
+    for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++) {
+        char name[64];
+        snprintf(name, sizeof(name), "rspamd_statfiles_%s", fams[f]);
+        family(b, name, "gauge", "Bayes statistics per class (Redis backend)");
+        for (int spam = 1; spam >= 0; spam--) {
+            uint64_t v = f == 0 ? (spam ? bs->learns_spam : bs->learns_ham)
+                       : f == 5 ? bs->users : 0;
+            buf_printf(b, "%s{symbol=\"", name);
+            label_value(b, bayes_stats_symbol(spam));
+            buf_printf(b, "\",type=\"redis\"} %llu\n", (unsigned long long)v);
+        }
+    }
+}
+
+static void metrics_reply(struct ctl_req *r, const struct bayes_stats *bs, bool unused)
 {
     struct daemon_stats *st = daemon_stats_get();
     struct buf b = BUF_INIT;
 
+    (void)unused;
     metrics_rspamd(&b, r, st);
+    metrics_statfiles(&b, bs);
     metrics_winnow(&b, r, st);
     buf_puts(&b, "# EOF\n");
     ctl_reply(r->conn, 200, NULL, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len,
               r->keep_alive);
     buf_free(&b);
+}
+
+void ctl_ep_metrics(struct ctl_req *r)
+{
+    ctl_with_bayes_stats(r, metrics_reply, false);
 }

@@ -178,14 +178,48 @@ static void stat_reset(struct ctl_req *r)
     log_notice("controller: statistics reset by %s", conn_peer(r->conn));
 }
 
-/* A /stat waiting for the Bayes figures: the request's fields are copied
+/* A request waiting for the Bayes figures: the request's fields are copied
  * (the router's ctl_req lives on its stack); the connection is held with
  * conn_task_begin until the reply. */
-struct stat_job {
+struct bayes_job {
     struct ctl_req r;
-    bool reset;
+    ctl_bayes_fn fn;
+    bool flag;
 };
 
+static void bayes_fetched(const struct bayes_stats *bs, const char *error, void *data)
+{
+    struct bayes_job *job = data;
+    struct conn *c = job->r.conn;
+
+    if (bs == NULL)
+        log_warn("controller: replying without the Bayes statistics: %s",
+                 error ? error : "no reply");
+    if (!conn_peer_gone(c))
+        job->fn(&job->r, bs, job->flag);
+    free(job);
+    conn_task_end(c);
+}
+
+void ctl_with_bayes_stats(struct ctl_req *r, ctl_bayes_fn fn, bool flag)
+{
+    if (!bayes_stats_available()) {
+        fn(r, NULL, flag);
+        return;
+    }
+    struct bayes_job *job = calloc(1, sizeof(*job));
+    if (job == NULL)
+        panic("out of memory");
+    job->r = *r;
+    job->r.req = NULL;           /* not kept past this call */
+    job->fn = fn;
+    job->flag = flag;
+    conn_task_begin(r->conn);
+    bayes_stats_fetch(bayes_fetched, job);
+}
+
+/* Another worker may count between rendering and a reset; that scan is
+ * then lost from both views, which is acceptable for statistics. */
 static void stat_reply(struct ctl_req *r, const struct bayes_stats *bs, bool reset)
 {
     struct buf b = BUF_INIT;
@@ -196,46 +230,15 @@ static void stat_reply(struct ctl_req *r, const struct bayes_stats *bs, bool res
     reply_writer(r, &b);
 }
 
-static void stat_fetched(const struct bayes_stats *bs, const char *error, void *data)
-{
-    struct stat_job *job = data;
-    struct conn *c = job->r.conn;
-
-    if (bs == NULL)
-        log_warn("controller: /stat without Bayes statfiles: %s", error ? error : "no reply");
-    if (!conn_peer_gone(c))
-        stat_reply(&job->r, bs, job->reset);
-    free(job);
-    conn_task_end(c);
-}
-
-/* Another worker may count between rendering and a reset; that scan is
- * then lost from both views, which is acceptable for statistics. */
-static void stat_start(struct ctl_req *r, bool reset)
-{
-    if (!bayes_stats_available()) {
-        stat_reply(r, NULL, reset);
-        return;
-    }
-    struct stat_job *job = calloc(1, sizeof(*job));
-    if (job == NULL)
-        panic("out of memory");
-    job->r = *r;
-    job->r.req = NULL;           /* not kept past this call */
-    job->reset = reset;
-    conn_task_begin(r->conn);
-    bayes_stats_fetch(stat_fetched, job);
-}
-
 void ctl_ep_stat(struct ctl_req *r)
 {
-    stat_start(r, false);
+    ctl_with_bayes_stats(r, stat_reply, false);
 }
 
 /* Shows the counters, then zeroes them. */
 void ctl_ep_statreset(struct ctl_req *r)
 {
-    stat_start(r, true);
+    ctl_with_bayes_stats(r, stat_reply, true);
 }
 
 /* /actions: enabled thresholds in ascending order, then the disabled

@@ -278,7 +278,7 @@ def test_stat_statfiles(tmp_path, own_redis):
         own_redis.stop()
         r = ctl(d, "GET", "/stat")
         assert r.status == 200 and r.json()["statfiles"] == [], r
-        assert "/stat without Bayes statfiles" in d.log()
+        assert "replying without the Bayes statistics" in d.log()
     finally:
         d.stop(check=True)
 

@@ -288,3 +288,21 @@ def test_counters_count_symbol_hits(mon):
     # /symbols reports the same frequency.
     rules = {r["symbol"]: r for g in ctl(mon, "/symbols", READ_PW).json() for r in g["rules"]}
     assert abs(rules[s]["frequency"] - after[s]["frequency"]) < 0.05
+
+
+def test_metrics_statfiles_follow_learning(mon):
+    _, before = metrics(mon)
+    spam0 = value(before, "rspamd_statfiles_revision", {"symbol": "BAYES_SPAM", "type": "redis"})
+    ham0 = value(before, "rspamd_statfiles_revision", {"symbol": "BAYES_HAM", "type": "redis"})
+    msg = (b"From: seller@shop.example\r\nTo: b@example.com\r\nSubject: cheap pills now\r\n"
+           b"Message-ID: <mon-learn@shop.example>\r\n\r\nBuy cheap pills, best prices, "
+           b"click here today for your exclusive offer of cheap pills\r\n")
+    r = ctl(mon, "/learnspam", ENABLE_PW, method="POST", body=msg)
+    assert r.status == 200, r
+    _, after = metrics(mon)
+    assert value(after, "rspamd_statfiles_revision",
+                 {"symbol": "BAYES_SPAM", "type": "redis"}) == spam0 + 1
+    assert value(after, "rspamd_statfiles_revision",
+                 {"symbol": "BAYES_HAM", "type": "redis"}) == ham0
+    assert value(after, "rspamd_statfiles_users", {"symbol": "BAYES_SPAM", "type": "redis"}) >= 1
+    assert value(after, "rspamd_learned") >= 1
