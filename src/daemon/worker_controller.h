@@ -135,6 +135,11 @@ double ctl_symbol_frequency(const char *name);
  * error (the API works without the web interface). */
 int ctl_static_configure(const struct conf_obj *section, struct arena *arena,
                          const char **error_r);
+/* The request path p (len bytes, %-escapes allowed) as a relative file
+ * name below static_dir in out (outsize bytes, NUL-terminated): "/" and
+ * ".../" become index.html; '.', '..', hidden and empty segments, control
+ * bytes, backslashes and an escaped '/' are refused (-1 with *why_r). */
+int ctl_static_path(const char *p, size_t len, char *out, size_t outsize, const char **why_r);
 /* GET or HEAD of a path that is not an API endpoint: a file under
  * static_dir ("/" is index.html), or 404.  Needs no password. */
 void ctl_ep_static(struct ctl_req *r);

@@ -119,7 +119,7 @@ static int segment_check(const char *out, size_t seg_start, size_t o, size_t *de
  * (NUL-terminated, segments separated by single '/'), with index.html
  * appended to a directory ("/", "/dir/").  -1 with *why_r when refused.
  */
-static int static_path(const char *p, size_t len, char *out, size_t outsize, const char **why_r)
+int ctl_static_path(const char *p, size_t len, char *out, size_t outsize, const char **why_r)
 {
     static const char index[] = "index.html";
     size_t o = 0, seg_start = 0, depth = 0;
@@ -186,7 +186,7 @@ static const char *static_type(const char *rel)
 }
 
 /*
- * Opens rel (checked by static_path) below dir, one segment at a time,
+ * Opens rel (checked by ctl_static_path) below dir, one segment at a time,
  * never following a symbolic link.  Returns the descriptor, or -1 with
  * errno from the open that failed (ELOOP: a link).
  */
@@ -282,7 +282,7 @@ void ctl_ep_static(struct ctl_req *r)
         not_found(r);
         return;
     }
-    if (static_path(r->req->path, strlen(r->req->path), rel, sizeof(rel), &why) < 0) {
+    if (ctl_static_path(r->req->path, strlen(r->req->path), rel, sizeof(rel), &why) < 0) {
         log_refused(r, why);
         not_found(r);
         return;
