@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/adm.h"
 #include "cli/client.h"
@@ -195,6 +196,11 @@ int adm_cmd_control(struct adm_ctx *ctx, int argc, char **argv)
             sock = socket_path(a, cfg->options.control_socket ? cfg->options.control_socket : "");
         }
     }
+    /* A relative DBDIR (--var DBDIR=var/lib) names a socket below the
+     * current directory. */
+    char cwd[4096];
+    if (sock[0] != '\0' && sock[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+        sock = arena_printf(a, "%s/%s", cwd, sock);
     int rc = 1;
     struct client_target target;
     struct client_req req;

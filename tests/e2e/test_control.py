@@ -9,7 +9,7 @@ import re
 import socket
 import stat
 
-from conftest import Daemon, recv_all
+from conftest import WINNOWADM, Daemon, binary, recv_all, run
 
 
 def control(d, *args):
@@ -139,3 +139,14 @@ def test_counters_survive_a_restart(tmp_path, redis):
     with d:
         assert scanned(stat_lines(d)) == 0
         assert "stats_file" in d.log() and "is damaged" in d.log()
+
+
+def test_relative_dbdir(make_daemon):
+    """`winnowadm --var DBDIR=var/lib control stat` from the directory above
+    var/, without a configuration that loads (README's `make run` tour)."""
+    d = make_daemon()
+    rel = os.path.relpath(d.dbdir, d.tmp)
+    p = run([binary(WINNOWADM), "--var", f"DBDIR={rel}", "control", "-c", "/nonexistent.conf",
+             "stat"], cwd=d.tmp)
+    assert p.returncode == 0, p.stderr
+    assert "Messages scanned:" in p.stdout and "trying" in p.stderr
