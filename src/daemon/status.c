@@ -14,6 +14,7 @@
 #include "conf/settings.h"
 #include "core/counters.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "daemon/stats.h"
 #include "modules/pipeline.h"
 
@@ -154,6 +155,21 @@ static void status_modules(struct json_writer *jw, const struct config *cfg)
         if (m.uses_redis && (!m.enabled || redis_down))
             json_str(jw, m.name);
     json_arr_end(jw);
+}
+
+void daemon_status_log_features(const struct config *cfg)
+{
+    struct module_status m;
+    struct buf off = BUF_INIT;
+
+    for (size_t i = 0; modules_status_at(cfg, i, &m); i++)
+        if (m.uses_redis && !m.enabled && strcmp(m.why_off, "disabled (explicitly)") != 0)
+            buf_printf(&off, "%s%s", off.len ? ", " : "", m.name);
+    if (off.len > 0 && !redis_configured(cfg))
+        log_warn("Redis is not configured: %s %s off; set servers in local.d/redis.conf "
+                 "(docs/configuration.md, \"redis {}\")", off.data,
+                 strchr(off.data, ',') ? "are" : "is");
+    buf_free(&off);
 }
 
 void daemon_status_json(const struct config *cfg, struct buf *out)

@@ -12,6 +12,10 @@ struct config;
 
 void daemon_status_json(const struct config *cfg, struct buf *out);
 
+/* Logs, once per configuration, the Redis-backed features that are off
+ * because Redis is not configured (JOURNEY §3), with the fix. */
+void daemon_status_log_features(const struct config *cfg);
+
 /* "up", "down", "unknown" (no command yet) or "unconfigured". */
 const char *daemon_status_redis_state(const struct config *cfg);
 

@@ -214,6 +214,7 @@ static bool supervisor_reload(double now, const char **error_r)
             gen_retire(o);
     }
     log_info("reloaded: configuration generation %u running", g->id);
+    daemon_status_log_features(cfg);
     return true;
 }
 
@@ -434,6 +435,7 @@ int supervisor_run(struct config *cfg, const struct supervisor_opts *opts)
     }
     log_info("winnowd %s started: pid=%d config=%s", WINNOW_VERSION, (int)getpid(),
              opts->load.path);
+    daemon_status_log_features(cfg);
     gen_start(sv.gens, now_mono());
     supervisor_loop();
     daemon_stats_save(sv.gens->cfg->options.stats_file, &sv.gens->cfg->actions);

@@ -150,3 +150,15 @@ def test_relative_dbdir(make_daemon):
              "stat"], cwd=d.tmp)
     assert p.returncode == 0, p.stderr
     assert "Messages scanned:" in p.stdout and "trying" in p.stderr
+
+
+def test_without_redis_the_log_and_stat_say_what_is_off(tmp_path):
+    """JOURNEY §3: without Redis the daemon scans, and says which features
+    are off in the log and in `control stat`."""
+    with Daemon(tmp_path / "d") as d:            # no redis.conf
+        assert d.scan(b"From: a@example.net\r\n\r\nhello\r\n").status == 200
+        d.wait_log("Redis is not configured: bayes, greylist, history are off; "
+                   "set servers in local.d/redis.conf")
+        out = stat_lines(d)
+        assert "Redis: not configured" in out, out
+        assert "Features off: bayes, greylist, history (Redis not configured)" in out, out
