@@ -90,6 +90,31 @@ char *netaddr_format(const struct netaddr *a, char *out, size_t outsize)
     return out;
 }
 
+char *netaddr_sockaddr_text(const struct sockaddr *sa, socklen_t salen, char *out, size_t outsize,
+                            struct netaddr *a_r)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    struct netaddr none = {0};
+
+    if (a_r != NULL)
+        *a_r = none;
+    if (sa->sa_family == AF_INET && salen >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+        snprintf(out, outsize, "%s:%u", host, ntohs(s4->sin_port));
+    } else if (sa->sa_family == AF_INET6 && salen >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+        snprintf(out, outsize, "[%s]:%u", host, ntohs(s6->sin6_port));
+    } else {
+        snprintf(out, outsize, "unix");
+        return out;
+    }
+    if (a_r != NULL)
+        netaddr_parse(host, strlen(host), a_r);
+    return out;
+}
+
 bool netaddr_is_loopback(const struct netaddr *a)
 {
     static const uint8_t v6lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};

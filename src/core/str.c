@@ -118,3 +118,31 @@ uint64_t str_ihash(const char *p, size_t len)
     }
     return h;
 }
+
+size_t str_edit_distance(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
+                         size_t sub_cost)
+{
+    size_t row[STR_EDIT_MAX + 1];
+
+    if (na > STR_EDIT_MAX)
+        na = STR_EDIT_MAX;
+    if (nb > STR_EDIT_MAX)
+        nb = STR_EDIT_MAX;
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j];
+            size_t v = diag + (a[i - 1] == b[j - 1] ? 0 : sub_cost);
+            if (up + 1 < v)
+                v = up + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+        }
+    }
+    return row[nb];
+}

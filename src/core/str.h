@@ -30,6 +30,27 @@ int str_to_double(const char *p, size_t len, double *v_r);
 uint64_t str_hash(const char *p, size_t len);
 uint64_t str_ihash(const char *p, size_t len);
 
+/* MurmurHash3's 64-bit finalizer: spreads every input bit over the
+ * output, to mix hashes that are combined arithmetically. */
+static inline uint64_t str_mix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+/* Levenshtein distance between two sequences of 64-bit symbols (words as
+ * hashes, or bytes), at most STR_EDIT_MAX of each (longer ones are cut).
+ * A substitution costs sub_cost: 1 for the classic distance, 2 for
+ * Rspamd's phishing metric, where it weighs as much as a delete and an
+ * insert. */
+#define STR_EDIT_MAX 256
+size_t str_edit_distance(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
+                         size_t sub_cost);
+
 /* The value of one hexadecimal digit (either case), -1 for anything else.
  * Takes an int so both char and unsigned char callers pass bytes as they are. */
 static inline int str_hexval(int c)

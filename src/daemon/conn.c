@@ -16,11 +16,9 @@
  */
 #include "daemon/worker_private.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,25 +413,6 @@ static void conn_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
     }
 }
 
-static void conn_format_peer(struct conn *c, const struct sockaddr *sa, socklen_t salen)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-
-    if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        snprintf(c->peer, sizeof(c->peer), "%s:%u", host, ntohs(s4->sin_port));
-        netaddr_parse(host, strlen(host), &c->peer_addr);
-    } else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-        snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host, ntohs(s6->sin6_port));
-        netaddr_parse(host, strlen(host), &c->peer_addr);
-    } else {
-        snprintf(c->peer, sizeof(c->peer), "unix");
-    }
-}
-
 static struct http_limits conn_limits(const struct worker *w)
 {
     struct http_limits lim = {0};
@@ -456,7 +435,7 @@ void conn_new(struct worker *w, int fd, const struct sockaddr *sa, socklen_t sal
     c->refs = 1;
     c->state = CONN_IDLE;
     c->parser = http_request_parser_new(&lim);
-    conn_format_peer(c, sa, salen);
+    netaddr_sockaddr_text(sa, salen, c->peer, sizeof(c->peer), &c->peer_addr);
     ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
     ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
     ev_init(&c->timer, conn_timeout_cb);

@@ -10,7 +10,6 @@
  */
 #include "daemon/listen.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -28,6 +27,7 @@
 #include "conf/settings.h"
 #include "core/arena.h"
 #include "core/log.h"
+#include "core/netaddr.h"
 
 static struct listener *listeners;
 
@@ -71,21 +71,6 @@ static int add_ref(struct listener *l, struct listener **refs_r, size_t refs_cap
     refs_r[(*nrefs)++] = l;
     l->refs++;
     return 0;
-}
-
-static void sockaddr_key(const struct sockaddr *sa, char *out, size_t outsize)
-{
-    char host[INET6_ADDRSTRLEN];
-
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-        snprintf(out, outsize, "[%s]:%u", host, ntohs(s6->sin6_port));
-    } else {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        snprintf(out, outsize, "%s:%u", host, ntohs(s4->sin_port));
-    }
 }
 
 /* Binds one TCP address; returns the fd or -1 with errno set. */
@@ -154,7 +139,7 @@ static int listen_bind_tcp(struct arena *arena, const struct bind_spec *spec,
     for (ai = res; ai != NULL; ai = ai->ai_next) {
         struct listener *l;
 
-        sockaddr_key(ai->ai_addr, key, sizeof(key));
+        netaddr_sockaddr_text(ai->ai_addr, ai->ai_addrlen, key, sizeof(key), NULL);
         l = listen_find(key);
         if (l == NULL) {
             fd = bind_tcp_addr(ai->ai_addr, ai->ai_addrlen);

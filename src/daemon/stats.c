@@ -12,6 +12,7 @@
  */
 #include "daemon/stats.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -113,6 +114,34 @@ void daemon_stats_count_scan(const struct actions *acts, int action, double scan
     }
     if (scan_time >= 0)
         count_time(s, scan_time);
+}
+
+/* ---- derived views ---- */
+
+uint64_t daemon_stats_uptime(void)
+{
+    uint64_t now = (uint64_t)time(NULL);
+    uint64_t start = stats_segment ? daemon_stats_read(&stats_segment->start_time) : now;
+    return now > start ? now - start : 0;
+}
+
+double daemon_stats_scan_time_average(void)
+{
+    struct daemon_stats *s = stats_segment;
+    uint64_t n = s ? daemon_stats_read(&s->scan_times_pos) : 0, sum = 0;
+    size_t k = n < STATS_SCAN_TIMES ? (size_t)n : STATS_SCAN_TIMES;
+
+    for (size_t i = 0; i < k; i++)
+        sum += daemon_stats_read(&s->scan_times_us[i]);
+    return k ? (double)sum / (double)k / 1e6 : 0.0;
+}
+
+bool daemon_stats_action_listed(const struct actions *acts, size_t i)
+{
+    if (i >= acts->n || i >= ACTIONS_MAX)
+        return false;
+    return i < ACTION_DISCARD || !isnan(acts->a[i].threshold) ||
+           (stats_segment != NULL && daemon_stats_read(&stats_segment->actions[i]) != 0);
 }
 
 /* ---- symbols ---- */

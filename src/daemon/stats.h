@@ -124,6 +124,15 @@ void daemon_stats_count_task(const struct task *task);
 /* Hits of one symbol since start (0 if never seen). */
 uint64_t daemon_stats_symbol_hits(const char *name);
 
+/* Seconds since the main process started. */
+uint64_t daemon_stats_uptime(void);
+/* The mean of the recent scan times (seconds), 0 before the first scan. */
+double daemon_stats_scan_time_average(void);
+/* Whether action i has a place in the per-action views (/stat, /status,
+ * /metrics): Rspamd 3.4 lists its six classic actions; discard and
+ * quarantine appear once enabled or counted. */
+bool daemon_stats_action_listed(const struct actions *acts, size_t i);
+
 /* The process type named in the error ring ("main", "normal", ...). */
 void daemon_stats_set_process(const char *type);
 

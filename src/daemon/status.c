@@ -5,7 +5,6 @@
  */
 #include "daemon/status.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -53,13 +52,9 @@ static void int_member(struct json_writer *jw, const char *key, uint64_t v)
 
 static void status_counters(struct json_writer *jw, struct daemon_stats *st, const struct config *cfg)
 {
-    uint64_t now = (uint64_t)time(NULL), start = daemon_stats_read(&st->start_time);
-    uint64_t ntimes = daemon_stats_read(&st->scan_times_pos), sum = 0;
-    size_t k = ntimes < STATS_SCAN_TIMES ? (size_t)ntimes : STATS_SCAN_TIMES;
-
     json_key(jw, "version"); json_str(jw, WINNOW_VERSION);
-    int_member(jw, "uptime", now > start ? now - start : 0);
-    int_member(jw, "start_time", start);
+    int_member(jw, "uptime", daemon_stats_uptime());
+    int_member(jw, "start_time", daemon_stats_read(&st->start_time));
     int_member(jw, "scanned", daemon_stats_read(&st->scanned));
     int_member(jw, "learned", daemon_stats_read(&st->learned));
     int_member(jw, "spam_count", daemon_stats_read(&st->spam_count));
@@ -69,17 +64,12 @@ static void status_counters(struct json_writer *jw, struct daemon_stats *st, con
     int_member(jw, "worker_restarts", daemon_stats_read(&st->worker_restarts));
     json_key(jw, "actions");
     json_obj_begin(jw);
-    for (size_t i = 0; i < cfg->actions.n && i < ACTIONS_MAX; i++) {
-        uint64_t n = daemon_stats_read(&st->actions[i]);
-        if (i >= ACTION_DISCARD && isnan(cfg->actions.a[i].threshold) && n == 0)
-            continue;
-        int_member(jw, cfg->actions.a[i].name, n);
-    }
+    for (size_t i = 0; i < cfg->actions.n; i++)
+        if (daemon_stats_action_listed(&cfg->actions, i))
+            int_member(jw, cfg->actions.a[i].name, daemon_stats_read(&st->actions[i]));
     json_obj_end(jw);
-    for (size_t i = 0; i < k; i++)
-        sum += daemon_stats_read(&st->scan_times_us[i]);
     json_key(jw, "scan_time_average");
-    json_double(jw, k ? (double)sum / (double)k / 1e6 : 0.0);
+    json_double(jw, daemon_stats_scan_time_average());
 }
 
 static void status_workers(struct json_writer *jw, struct daemon_stats *st)

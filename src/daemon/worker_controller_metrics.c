@@ -249,31 +249,26 @@ static void label_value(struct buf *b, const char *s)
 
 static void metrics_rspamd(struct buf *b, struct ctl_req *r, struct daemon_stats *st)
 {
-    uint64_t ntimes = daemon_stats_read(&st->scan_times_pos), sum = 0;
-    size_t k = ntimes < STATS_SCAN_TIMES ? (size_t)ntimes : STATS_SCAN_TIMES;
     const struct actions *acts = &r->w->cfg->actions;
 
-    for (size_t i = 0; i < k; i++)
-        sum += daemon_stats_read(&st->scan_times_us[i]);
     family(b, "rspamd_build_info", "gauge", "A metric with a constant '1' value labeled by version");
     buf_printf(b, "rspamd_build_info{version=\"%s\"} 1\n", WINNOW_VERSION);
     family(b, "rspamd_config", "gauge", "A metric with a constant '1' value labeled by the config id");
     buf_printf(b, "rspamd_config{id=\"%s\"} 1\n", ctl_config_id(r->w));
     metric_double(b, "rspamd_scan_time_average", "Average scan time of the recent scans, seconds",
-                  k ? (double)sum / (double)k / 1e6 : 0.0);
+                  daemon_stats_scan_time_average());
     metric(b, "process_start_time_seconds", "gauge", "Start time of the process since the epoch",
            daemon_stats_read(&st->start_time));
     metric(b, "rspamd_read_only", "gauge", "Whether the caller holds only the read password",
            r->read_only);
     counters_emit(b, st, counters_rspamd, sizeof(counters_rspamd) / sizeof(counters_rspamd[0]));
     family(b, "rspamd_actions_total", "counter", "Messages per action");
-    for (size_t i = 0; i < acts->n && i < ACTIONS_MAX; i++) {
-        uint64_t n = daemon_stats_read(&st->actions[i]);
-        if (i >= ACTION_DISCARD && isnan(acts->a[i].threshold) && n == 0)
+    for (size_t i = 0; i < acts->n; i++) {
+        if (!daemon_stats_action_listed(acts, i))
             continue;
         buf_puts(b, "rspamd_actions_total{type=\"");
         label_value(b, acts->a[i].name);
-        buf_printf(b, "\"} %llu\n", (unsigned long long)n);
+        buf_printf(b, "\"} %llu\n", (unsigned long long)daemon_stats_read(&st->actions[i]));
     }
 }
 

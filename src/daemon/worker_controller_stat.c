@@ -26,13 +26,6 @@
 
 #define STAT_VERSION "3.4"       /* what Rspamd-shaped clients compare against */
 
-static uint64_t uptime(void)
-{
-    uint64_t start = daemon_stats_read(&daemon_stats_get()->start_time);
-    uint64_t now = (uint64_t)time(NULL);
-    return now > start ? now - start : 0;
-}
-
 static uint64_t action_count(int id)
 {
     return daemon_stats_read(&daemon_stats_get()->actions[id]);
@@ -54,7 +47,7 @@ void ctl_ep_auth(struct ctl_req *r)
     json_obj_begin(&jw);
     json_key(&jw, "version"); json_str(&jw, STAT_VERSION);
     json_key(&jw, "auth"); json_str(&jw, "ok");
-    json_key(&jw, "uptime"); json_int(&jw, (int64_t)uptime());
+    json_key(&jw, "uptime"); json_int(&jw, (int64_t)daemon_stats_uptime());
     json_key(&jw, "clean"); json_int(&jw, (int64_t)action_count(ACTION_NO_ACTION));
     json_key(&jw, "probable");
     json_int(&jw, (int64_t)(action_count(ACTION_ADD_HEADER) + action_count(ACTION_REWRITE_SUBJECT)));
@@ -73,9 +66,9 @@ static void stat_actions(struct json_writer *jw, const struct actions *acts)
 {
     json_key(jw, "actions");
     json_obj_begin(jw);
-    for (size_t i = 0; i < acts->n && i < ACTIONS_MAX; i++) {
-        if (i >= ACTION_DISCARD && isnan(acts->a[i].threshold) && action_count((int)i) == 0)
-            continue;            /* Rspamd 3.4 lists the six classic actions */
+    for (size_t i = 0; i < acts->n; i++) {
+        if (!daemon_stats_action_listed(acts, i))
+            continue;
         json_key(jw, acts->a[i].name);
         json_int(jw, (int64_t)action_count((int)i));
     }
@@ -145,7 +138,7 @@ static void stat_render(struct ctl_req *r, struct buf *b, const struct bayes_sta
     json_obj_begin(&jw);
     json_key(&jw, "version"); json_str(&jw, STAT_VERSION);
     json_key(&jw, "config_id"); json_str(&jw, ctl_config_id(r->w));
-    json_key(&jw, "uptime"); json_int(&jw, (int64_t)uptime());
+    json_key(&jw, "uptime"); json_int(&jw, (int64_t)daemon_stats_uptime());
     json_key(&jw, "read_only"); json_bool(&jw, r->read_only);
     json_key(&jw, "scanned"); json_int(&jw, (int64_t)daemon_stats_read(&st->scanned));
     json_key(&jw, "learned"); json_int(&jw, (int64_t)learned);

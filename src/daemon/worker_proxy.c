@@ -15,11 +15,9 @@
  * (SIGTERM, reload) idle sessions close at once, busy ones after their
  * answer is written.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,27 +268,6 @@ static void pconn_timeout_cb(struct ev_loop *loop, ev_timer *t, int revents)
     pconn_close(c, "timeout");
 }
 
-static void peer_name(struct pconn *c, const struct sockaddr *sa, socklen_t salen)
-{
-    char host[INET6_ADDRSTRLEN];
-    if (sa->sa_family == AF_UNIX || salen < sizeof(sa_family_t)) {
-        snprintf(c->peer, sizeof(c->peer), "unix");
-        return;
-    }
-    int port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-        port = ntohs(s4->sin_port);
-        snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
-    } else {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-        port = ntohs(s6->sin6_port);
-        snprintf(c->peer, sizeof(c->peer), "[%s]:%d", host, port);
-    }
-}
-
 static void proxy_on_accept(struct worker *w, int fd, const struct sockaddr *sa, socklen_t salen)
 {
     struct proxy_ctx *ctx = w->ctx;
@@ -302,7 +279,7 @@ static void proxy_on_accept(struct worker *w, int fd, const struct sockaddr *sa,
     c->fd = fd;
     c->refs = 1;
     c->sess = milter_session_new(&ctx->conf.limits);
-    peer_name(c, sa, salen);
+    netaddr_sockaddr_text(sa, salen, c->peer, sizeof(c->peer), NULL);
     ev_io_init(&c->rio, pconn_read_cb, fd, EV_READ);
     ev_io_init(&c->wio, pconn_write_cb, fd, EV_WRITE);
     ev_init(&c->timer, pconn_timeout_cb);

@@ -548,28 +548,6 @@ static size_t text_words(const char *p, size_t len, uint64_t *out)
     return n;
 }
 
-static size_t words_distance(const uint64_t *a, size_t na, const uint64_t *b, size_t nb)
-{
-    size_t row[WORDS_MAX + 1];
-    for (size_t j = 0; j <= nb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= na; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t up = row[j];
-            size_t v = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
-            if (up + 1 < v)
-                v = up + 1;
-            if (row[j - 1] + 1 < v)
-                v = row[j - 1] + 1;
-            row[j] = v;
-            diag = up;
-        }
-    }
-    return row[nb];
-}
-
 static void parts_differ(struct task *task, const struct text_part *t1, const struct text_part *t2)
 {
     uint64_t w1[WORDS_MAX], w2[WORDS_MAX];
@@ -578,7 +556,7 @@ static void parts_differ(struct task *task, const struct text_part *t1, const st
     if (n1 == 0 && n2 == 0)
         return;
     double nd = (n1 == 0 || n2 == 0) ? 1.0
-                                     : (double)words_distance(w1, n1, w2, n2) /
+                                     : (double)str_edit_distance(w1, n1, w2, n2, 1) /
                                            (double)(n1 > n2 ? n1 : n2);
     if (nd < 0.5)
         return;

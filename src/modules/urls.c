@@ -49,31 +49,18 @@ static bool userinfo_looks_like_host(const char *url)
     return memchr(p, '.', (size_t)(at - p)) != NULL;
 }
 
-/* Edit distance with substitution cost 2 (Rspamd's phishing metric). */
+/* Edit distance with substitution cost 2 (Rspamd's phishing metric) over
+ * the first 128 bytes of each name. */
 static size_t domain_distance(const char *a, const char *b)
 {
-    size_t la = strlen(a), lb = strlen(b), row[129];
-    if (la > 128)
-        la = 128;
-    if (lb > 128)
-        lb = 128;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t v = diag + (a[i - 1] == b[j - 1] ? 0 : 2);
-            if (up + 1 < v)
-                v = up + 1;
-            if (row[j - 1] + 1 < v)
-                v = row[j - 1] + 1;
-            row[j] = v;
-            diag = up;
-        }
-    }
-    return row[lb];
+    uint64_t ca[128], cb[128];
+    size_t la = 0, lb = 0;
+
+    for (; a[la] != '\0' && la < 128; la++)
+        ca[la] = (unsigned char)a[la];
+    for (; b[lb] != '\0' && lb < 128; lb++)
+        cb[lb] = (unsigned char)b[lb];
+    return str_edit_distance(ca, la, cb, lb, 2);
 }
 
 #define LEAF_DEPTH_MAX 4

@@ -115,16 +115,6 @@ uint32_t bayes_reply_count(const redisReply *r)
     return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
-static inline uint64_t mix64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
-}
-
 /* Two independent 64-bit chains over the sorted token set: the same message
  * (same tokens) always gives the same digest, whatever its transport
  * headers' order; a different message collides with probability 2^-128. */
@@ -132,8 +122,8 @@ void bayes_digest(const struct bayes_tokens *tok, char out[33])
 {
     uint64_t a = 0x243F6A8885A308D3ULL ^ tok->n, b = 0x13198A2E03707344ULL + tok->n;
     for (size_t i = 0; i < tok->n; i++) {
-        a = mix64(a ^ tok->v[i]) + 0x9E3779B97F4A7C15ULL;
-        b = mix64(b + tok->v[i] * 0xA0761D6478BD642FULL);
+        a = str_mix64(a ^ tok->v[i]) + 0x9E3779B97F4A7C15ULL;
+        b = str_mix64(b + tok->v[i] * 0xA0761D6478BD642FULL);
     }
     snprintf(out, 33, "%016llx%016llx", (unsigned long long)a, (unsigned long long)b);
 }

@@ -36,16 +36,6 @@ struct tokbuf {
     size_t n, cap;
 };
 
-static inline uint64_t fmix64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
-}
-
 #ifdef BAYES_TOKEN_NAMES
 /* The offline evaluator's copy (bayes_eval.c) names every token it sees, to
  * show which features decided a verdict; the daemon's copy has no hook. */
@@ -60,7 +50,7 @@ void bayes_token_paired(uint64_t tok, uint64_t a, uint64_t b, unsigned d);
 
 static uint64_t hash_ns(uint64_t ns, const char *p, size_t len)
 {
-    uint64_t h = fmix64(str_hash(p, len) ^ (ns * 0x9E3779B97F4A7C15ULL));
+    uint64_t h = str_mix64(str_hash(p, len) ^ (ns * 0x9E3779B97F4A7C15ULL));
     TOKEN_NAMED(h, ns, p, len);
     return h;
 }
@@ -95,7 +85,7 @@ static void word_emit(struct tokbuf *tb, struct words *w, const char *p, size_t 
     /* OSB: pair this word with each of the previous window-1 words. */
     for (unsigned d = 1; d < w->window && d <= w->count; d++) {
         uint64_t prev = w->h[(w->count - d) % WINDOW_MAX];
-        uint64_t pair = fmix64(prev * 0x100000001b3ULL + h * (2 * d + 1) + w->ns_pair);
+        uint64_t pair = str_mix64(prev * 0x100000001b3ULL + h * (2 * d + 1) + w->ns_pair);
         TOKEN_PAIRED(pair, prev, h, d);
         push(tb, pair);
     }
