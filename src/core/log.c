@@ -103,6 +103,11 @@ void log_set_process(const char *tag)
     snprintf(logger.process, sizeof(logger.process), "%s", tag);
 }
 
+const char *log_process(void)
+{
+    return logger.process;
+}
+
 void log_reopen(void)
 {
     if (logger.type != LOG_TYPE_FILE)

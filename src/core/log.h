@@ -29,6 +29,7 @@ extern enum log_level log_current_level;
  * opened. */
 int log_configure(const struct log_settings *s, const char **error_r);
 void log_set_process(const char *tag);           /* "main", "normal", ... */
+const char *log_process(void);                   /* the tag set last */
 int log_level_parse(const char *name, enum log_level *level_r);
 void log_reopen(void);                           /* SIGUSR1 */
 bool log_debug_enabled(const char *module);

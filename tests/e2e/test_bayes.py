@@ -6,7 +6,9 @@ through the scanner's /checkv2.  Covers the classification round trip
 guard, the learn cache (same class refused, other class moves the counts),
 Redis killed mid-run (scans still answer, within the timeout, with
 BAYES_UNAVAILABLE) and the reconnection once it is back, per-user
-statistics, and a Redis with a password and a non-zero database.
+statistics, a Redis with a password and a non-zero database, and the
+n-gram model (examples stored by learning, trained by the controller,
+fetched by the scanner, a damaged model ignored).
 """
 
 import random
@@ -25,7 +27,11 @@ HAM_WORDS = ("meeting agenda project review schedule thanks regards patch kernel
              "release notes attached minutes tomorrow colleague lunch conference paper draft "
              "comments budget report quarterly repository branch merge").split()
 
-BAYES_LOCAL = "min_learns = 3;\n"
+# The n-gram model is off here, so a training in the middle of a test cannot
+# move a verdict; test_ngram_* below turn it on.
+BAYES_LOCAL = "min_learns = 3;\nngram_examples = 0;\n"
+NGRAM_LOCAL = "min_learns = 3;\nngram_interval = 0.2s;\n"
+MODEL_BYTES = 12 + 4 * (1 << 20)
 
 
 def message(kind, i, seed=None):
@@ -441,5 +447,78 @@ def test_off_without_redis(tmp_path):
         assert not any(s.startswith("BAYES") for s in symbols(res))
         p = d.adm("configdump", "-m")
         assert "bayes (disabled (unconfigured))" in p.stdout, p.stdout
+    finally:
+        d.stop(check=True)
+
+
+def wait_model(sock, timeout=20):
+    """Until the controller has trained on every example learned."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        examples, model = resp(sock, ["HMGET", "WB", "examples", "model"])[0]
+        if examples is not None and model == examples:
+            return int(model)
+        time.sleep(0.1)
+    raise AssertionError(f"no model trained: examples={examples} model={model}")
+
+
+def test_ngram_model_trained_and_used(tmp_path, own_redis):
+    d = bayes_daemon(tmp_path / "d", own_redis, local=NGRAM_LOCAL)
+    try:
+        train(d, n=6)
+        assert wait_model(own_redis.sock) == 12
+        d.wait_log("n-gram model trained on 12 examples (6 spam, 6 ham)")
+        hlen, llen, size = resp(own_redis.sock, ["HLEN", "WB_E"], ["LLEN", "WB_EQ"],
+                                ["STRLEN", "WB_M"])
+        assert (hlen, llen, size) == (12, 12, MODEL_BYTES)
+        # An example is the class letter and the message's view: its
+        # headers (less Delivered-To and the like) and its text.
+        digest = resp(own_redis.sock, ["LINDEX", "WB_EQ", "0"])[0]
+        value = resp(own_redis.sock, ["HGET", "WB_E", digest])[0]
+        assert value[0] in "SH" and "Subject: " in value and "Message-ID: <bayes-" in value
+        spam = symbols(d.scan_json(message("spam", 60, seed="ngram")))
+        ham = symbols(d.scan_json(message("ham", 60, seed="ngram")))
+        assert "BAYES_SPAM" in spam and "BAYES_HAM" in ham, (spam, ham)
+        # A correction replaces the example (same digest), it does not add one.
+        body = message("spam", 0)
+        assert learn(d, "ham", body).status == 200
+        assert wait_model(own_redis.sock) == 13
+        d.wait_log("n-gram model trained on 12 examples (5 spam, 7 ham)")
+        assert resp(own_redis.sock, ["HLEN", "WB_E"])[0] == 12
+        letters = [v[0] for v in resp(own_redis.sock, ["HVALS", "WB_E"])[0]]
+        assert letters.count("H") == 7 and letters.count("S") == 5, letters
+    finally:
+        d.stop(check=True)
+
+
+def test_ngram_examples_capped(tmp_path, own_redis):
+    d = bayes_daemon(tmp_path / "d", own_redis, local=NGRAM_LOCAL + "ngram_examples = 6;\n")
+    try:
+        train(d)            # 10 learns, each stored before its reply
+        assert resp(own_redis.sock, ["HLEN", "WB_E"], ["LLEN", "WB_EQ"]) == [6, 6]
+        # 3 spam and 3 ham left: too few to train on (5 of each)
+        time.sleep(1)
+        assert resp(own_redis.sock, ["EXISTS", "WB_M"]) == [0]
+        # The oldest went first: the first message learned is gone.
+        first = message("spam", 0)
+        assert learn(d, "spam", first).status == 208        # still in the learn cache
+        newest = resp(own_redis.sock, ["LRANGE", "WB_EQ", "0", "-1"])[0]
+        assert len(set(newest)) == 6
+    finally:
+        d.stop(check=True)
+
+
+def test_ngram_damaged_model_ignored(tmp_path, own_redis):
+    """A model of another version (or garbage) in Redis is named in the log
+    and left out; scans go on with the token classifier alone."""
+    d = bayes_daemon(tmp_path / "d", own_redis, local=BAYES_LOCAL.replace(
+        "ngram_examples = 0;", "ngram_interval = 1000s;"))
+    try:
+        train(d)
+        assert resp(own_redis.sock, ["SET", "WB_M", "WNG1 not a model"],
+                    ["HSET", "WB", "model", "999"]) == ["OK", 1]
+        res = d.scan_json(message("spam", 61, seed="damaged"))
+        assert "BAYES_SPAM" in symbols(res), res
+        d.wait_log("WB_M is not a model of this version (16 bytes)")
     finally:
         d.stop(check=True)

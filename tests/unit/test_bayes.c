@@ -2,8 +2,9 @@
  * Unit tests of the Bayes core: the tokenizer (deterministic, sorted and
  * unique, case-folded, windows add pairs, headers and URLs add features),
  * the classifier on hand-computed cases, the learn-cache digest, the token
- * value format of the Redis layout ("spam,ham") and the scanner's token
- * cache.  Table-driven where the cases are data.
+ * value format of the Redis layout ("spam,ham"), the scanner's token
+ * cache, and the n-gram model (its view, features, training whatever the
+ * order of the learns, and the stored blob).  Table-driven where the cases are data.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -427,6 +429,123 @@ static void test_token_cache(void **state)
     assert_null(bayes_cache_new(0));
 }
 
+/* ---- the n-gram model ---- */
+
+static void test_ngram_view(void **state)
+{
+    (void)state;
+    static const char raw[] = "Delivered-To: reader@example.com\r\n"
+                              "X-Spam-Status: No, score=-2.0\r\n"
+                              "From: a@example.org\r\n"
+                              "Subject: lunch\r\n"
+                              "\r\n"
+                              "See you at noon.\r\n";
+    struct arena *a = arena_new(0);
+    struct message *m = NULL;
+    const char *err = NULL;
+    assert_int_equal(message_parse(a, raw, strlen(raw), NULL, &m, &err), 0);
+    char view[BAYES_NGRAM_VIEW];
+    size_t n = bayes_ngram_view(m, view, sizeof(view));
+    /* headers written after the filter are left out; the rest and the text stay */
+    assert_null(memmem(view, n, "Delivered-To", 12));
+    assert_null(memmem(view, n, "X-Spam-Status", 13));
+    assert_non_null(memmem(view, n, "From: a@example.org", 19));
+    assert_non_null(memmem(view, n, "Subject: lunch", 14));
+    assert_non_null(memmem(view, n, "See you at noon.", 16));
+    /* capped at the caller's size */
+    assert_int_equal(bayes_ngram_view(m, view, 10), 10);
+    arena_free(&a);
+}
+
+static void test_ngram_features(void **state)
+{
+    (void)state;
+    uint32_t f[BAYES_NGRAM_VIEW];
+    assert_int_equal(bayes_ngram_features("abc", 3, f), 0);
+    /* "abcdabcd": abcd, bcda, cdab, dabc, abcd again: 4 distinct */
+    assert_int_equal(bayes_ngram_features("abcdabcd", 8, f), 4);
+    for (int i = 0; i < 4; i++) {
+        assert_true(f[i] < BAYES_NGRAM_WEIGHTS);
+        for (int j = 0; j < i; j++)
+            assert_true(f[i] != f[j]);
+    }
+    /* longer input: only the first BAYES_NGRAM_VIEW bytes count */
+    static char big[2 * BAYES_NGRAM_VIEW];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)('a' + (i * 7919 % 26) + (i / 26 % 3));
+    uint32_t g[BAYES_NGRAM_VIEW];
+    size_t n1 = bayes_ngram_features(big, sizeof(big), g);
+    size_t n2 = bayes_ngram_features(big, BAYES_NGRAM_VIEW, f);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(f, g, n1 * sizeof(uint32_t));
+}
+
+/* Spam says "cheap pills", ham "agenda meeting"; each example also has
+ * filler shared by both classes. */
+static size_t toy_example(bool spam, int i, uint32_t *f)
+{
+    char text[256];
+    int n = snprintf(text, sizeof(text), "Subject: note %d\r\n%s and the weekly filler text %d",
+                     i, spam ? "cheap pills online now" : "agenda for the meeting room", i % 5);
+    return bayes_ngram_features(text, (size_t)n, f);
+}
+
+static void test_ngram_train_separates_any_order(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    static uint32_t feats[N][256];
+    struct bayes_example ham_first[N], mixed[N];
+    for (int i = 0; i < N; i++) {
+        bool spam = i >= N / 2;          /* all ham, then all spam: the learns' order */
+        ham_first[i] = (struct bayes_example){feats[i], toy_example(spam, i, feats[i]), spam};
+    }
+    for (int i = 0; i < N; i++)
+        mixed[i] = ham_first[(i % 2) * (N / 2) + i / 2];
+    float *w = calloc(BAYES_NGRAM_WEIGHTS, sizeof(float));
+    size_t order[N];
+    uint32_t t[256];
+    for (int pass = 0; pass < 2; pass++) {
+        bayes_ngram_train(w, pass == 0 ? ham_first : mixed, N, order);
+        double zs = bayes_ngram_score(w, t, toy_example(true, 99, t));
+        double zh = bayes_ngram_score(w, t, toy_example(false, 99, t));
+        assert_true(zs > 1.0);
+        assert_true(zh < -1.0);
+        /* the blend: a confident model moves an unsure token verdict */
+        assert_true(bayes_ngram_mix(0.5, zs) > 0.7);
+        assert_true(bayes_ngram_mix(0.5, zh) < 0.3);
+    }
+    /* the same examples in the same order: the same model */
+    float *w2 = calloc(BAYES_NGRAM_WEIGHTS, sizeof(float));
+    bayes_ngram_train(w2, mixed, N, order);
+    assert_memory_equal(w, w2, BAYES_NGRAM_WEIGHTS * sizeof(float));
+    free(w2);
+    free(w);
+}
+
+static void test_ngram_model_blob(void **state)
+{
+    (void)state;
+    float *w = calloc(BAYES_NGRAM_WEIGHTS, sizeof(float)), *r = malloc(BAYES_NGRAM_WEIGHTS * 4);
+    w[0] = 1.5f;
+    w[12345] = -0.25f;
+    w[BAYES_NGRAM_WEIGHTS - 1] = 3e-7f;
+    char *blob = bayes_ngram_model_serialize(w, 4242);
+    assert_memory_equal(blob, "WNG1", 4);
+    uint64_t id = 0;
+    assert_int_equal(bayes_ngram_model_parse(blob, BAYES_NGRAM_MODEL_SIZE, r, &id), 0);
+    assert_int_equal(id, 4242);
+    assert_memory_equal(w, r, BAYES_NGRAM_WEIGHTS * sizeof(float));
+    /* a byte short or long, or another magic: refused */
+    assert_int_equal(bayes_ngram_model_parse(blob, BAYES_NGRAM_MODEL_SIZE - 1, r, &id), -1);
+    assert_int_equal(bayes_ngram_model_parse(blob, BAYES_NGRAM_MODEL_SIZE + 1, r, &id), -1);
+    blob[3] = '2';
+    assert_int_equal(bayes_ngram_model_parse(blob, BAYES_NGRAM_MODEL_SIZE, r, &id), -1);
+    free(blob);
+    free(r);
+    free(w);
+}
+
 int main(void)
 {
     mime_global_init();
@@ -442,6 +561,10 @@ int main(void)
         cmocka_unit_test(test_learn_decide),
         cmocka_unit_test(test_parse_counts),
         cmocka_unit_test(test_token_cache),
+        cmocka_unit_test(test_ngram_view),
+        cmocka_unit_test(test_ngram_features),
+        cmocka_unit_test(test_ngram_train_separates_any_order),
+        cmocka_unit_test(test_ngram_model_blob),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,4 +54,46 @@ void bayes_classify(const struct bayes_tokens *tok, const struct bayes_counts *c
 
 void bayes_params_defaults(struct bayes_params *p);
 
+/* ---- the n-gram model (ngram.c) ---- */
+
+#define BAYES_NGRAM_N 4                  /* bytes per n-gram */
+#define BAYES_NGRAM_VIEW 3000            /* bytes of a message looked at */
+#define BAYES_NGRAM_BITS 20
+#define BAYES_NGRAM_WEIGHTS (1u << BAYES_NGRAM_BITS)
+#define BAYES_NGRAM_EPOCHS 3             /* shuffled passes over the examples */
+#define BAYES_NGRAM_ETA 30.0             /* learning rate */
+#define BAYES_NGRAM_MIX 0.3              /* share of the token classifier in the blend */
+
+struct bayes_example {
+    const uint32_t *f;                   /* features, unique */
+    size_t n;
+    bool spam;
+};
+
+/* What the model looks at: the header lines (less Delivered-To, X-Spam-*
+ * and the like, written after a filter runs) and the text parts' text,
+ * at most cap bytes of them.  Returns the length. */
+size_t bayes_ngram_view(const struct message *msg, char *buf, size_t cap);
+/* The 4-grams of the view's first BAYES_NGRAM_VIEW bytes as weight
+ * indices, each once, in no particular order; out holds at least
+ * min(len, BAYES_NGRAM_VIEW) entries.  Returns how many. */
+size_t bayes_ngram_features(const char *view, size_t len, uint32_t *out);
+/* The model's log-odds of spam for these features. */
+double bayes_ngram_score(const float *w, const uint32_t *f, size_t n);
+/* Trains w (BAYES_NGRAM_WEIGHTS floats, overwritten) on n examples:
+ * BAYES_NGRAM_EPOCHS passes, each in an order shuffled with a fixed seed,
+ * so the same examples in the same order give the same model; order is
+ * scratch for n entries. */
+void bayes_ngram_train(float *w, const struct bayes_example *ex, size_t n, size_t *order);
+/* The model blob: BAYES_NGRAM_MODEL_SIZE bytes; parse gives 0 with the
+ * weights and the id (the examples count it was trained at), or -1 when
+ * the length or the magic is wrong.  serialize returns malloc'ed memory. */
+#define BAYES_NGRAM_MODEL_HEADER 12
+#define BAYES_NGRAM_MODEL_SIZE (BAYES_NGRAM_MODEL_HEADER + 4 * (size_t)BAYES_NGRAM_WEIGHTS)
+int bayes_ngram_model_parse(const char *p, size_t len, float *w, uint64_t *id_r);
+char *bayes_ngram_model_serialize(const float *w, uint64_t id);
+/* The blend of the token classifier's probability and the model's
+ * log-odds: the probability BAYES_SPAM / BAYES_HAM are scored by. */
+double bayes_ngram_mix(double p_bayes, double z);
+
 #endif

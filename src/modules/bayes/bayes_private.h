@@ -53,6 +53,9 @@ struct bayes_ctx {
     double expire;               /* seconds; 0 = tokens never expire (expire.c) */
     double expire_interval;      /* seconds between expiry steps */
     struct bayes_expire *expiry; /* per worker process (worker_init) */
+    size_t ngram_examples;       /* examples kept for the n-gram model; 0 = model off */
+    double ngram_interval;       /* seconds between the trainer's looks */
+    struct bayes_ngram *ngram;   /* per worker process (worker_init) */
 };
 
 /* The process's configured context (set by worker_init), for the public
@@ -124,6 +127,23 @@ struct bayes_expire *bayes_expire_start(struct bayes_ctx *ctx, struct ev_loop *l
 /* Stops the timer; call before freeing the pool, then bayes_expire_free. */
 void bayes_expire_stop(struct bayes_expire *ex);
 void bayes_expire_free(struct bayes_expire **ex);
+
+/* ---- ngram_train.c ---- */
+
+struct bayes_ngram;
+/* Starts the trainer's timer in this process; NULL when the model is off. */
+struct bayes_ngram *bayes_ngram_start(struct bayes_ctx *ctx, struct ev_loop *loop);
+/* Stops the timer; call before freeing the pool, then bayes_ngram_free. */
+void bayes_ngram_stop(struct bayes_ngram *ng);
+void bayes_ngram_free(struct bayes_ngram **ng);
+/* The scanners' copy: the weights (NULL before the first model), whether
+ * the model `id` read from Redis should be fetched, the key to GET, and
+ * the fetch's start and end. */
+const float *bayes_ngram_weights(const struct bayes_ngram *ng);
+bool bayes_ngram_wants(const struct bayes_ngram *ng, uint64_t id);
+const char *bayes_ngram_key(const struct bayes_ngram *ng);
+void bayes_ngram_fetching(struct bayes_ngram *ng, uint64_t id);
+void bayes_ngram_loaded(struct bayes_ngram *ng, const redisReply *r);
 
 /* ---- module.c ---- */
 

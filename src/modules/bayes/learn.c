@@ -19,7 +19,9 @@
  *      other class, taking 1 from that class in the same call: a relearn
  *      moves the message), the learns counters and version, and for a
  *      per-user prefix its entry in the registry <prefix>_U (for /stat and
- *      expiry).  With `expire` on, each token is stamped with the day.
+ *      expiry), and the message's n-gram example for the model's trainer
+ *      (ngram_train.c).  With `expire` on, each token is stamped with the
+ *      day.
  * When a stage-2 write fails, the claim is undone (the old entry put back,
  * by a script that leaves a newer claim alone), so the learn can be
  * retried; counts already written by the shards that succeeded stay, and
@@ -63,6 +65,17 @@ static const char claim_script[] =
     "if old==ARGV[2] then return old end "
     "redis.call('HSET',KEYS[1],ARGV[1],ARGV[2]) return old or ''";
 
+/* Keeps the message's n-gram view for the model's trainer (ngram_train.c):
+ * KEYS[1] = <G>_E (digest -> class letter + view), KEYS[2] = <G>_EQ (the
+ * digests, newest first), KEYS[3] = <G>; ARGV = digest, value, the most
+ * examples kept.  A relearn replaces the entry; the oldest go first. */
+static const char example_script[] =
+    "local new=redis.call('HSET',KEYS[1],ARGV[1],ARGV[2]) "
+    "if new==1 then redis.call('LPUSH',KEYS[2],ARGV[1]) end "
+    "while redis.call('LLEN',KEYS[2])>tonumber(ARGV[3]) do "
+    "redis.call('HDEL',KEYS[1],redis.call('RPOP',KEYS[2])) end "
+    "return redis.call('HINCRBY',KEYS[3],'examples',1)";
+
 /* Undoes a claim: when the entry ARGV[1] still holds our ARGV[2], puts
  * back ARGV[3] (or deletes the entry when ARGV[3] is ""). */
 static const char unclaim_script[] =
@@ -78,6 +91,8 @@ struct learn_job {
     char prefix[320];
     uint64_t *tok;
     size_t n;
+    char *example;               /* class letter + n-gram view; NULL: the model is off */
+    size_t example_len;
     char digest[33];
     bool spam;
     char old;                    /* 0, 'S' or 'H': the learn cache entry before our claim */
@@ -132,6 +147,7 @@ static void job_finish(struct learn_job *job)
         }
     }
     free(job->tok);
+    free(job->example);
     free(job);
 }
 
@@ -268,6 +284,20 @@ static void send_writes(struct learn_job *job)
         size_t len[] = {4, strlen(key), 7, strlen(BAYES_SCHEMA_VERSION)};
         job_send(job, REDIS_WRITE, 4, argv, len, write_reply);
     }
+    if (job->example != NULL) {
+        /* The n-gram model is one for all users: its examples live under
+         * the global prefix. */
+        char ekey[360], qkey[360], cap[24];
+        snprintf(ekey, sizeof(ekey), "%s_E", job->ctx->prefix);
+        snprintf(qkey, sizeof(qkey), "%s_EQ", job->ctx->prefix);
+        snprintf(cap, sizeof(cap), "%zu", job->ctx->ngram_examples);
+        job->example[0] = job->spam ? 'S' : 'H';
+        const char *argv[] = {"EVAL", example_script, "3", ekey, qkey, job->ctx->prefix,
+                              job->digest, job->example, cap};
+        size_t len[] = {4, sizeof(example_script) - 1, 1, strlen(ekey), strlen(qkey),
+                        strlen(job->ctx->prefix), 32, job->example_len, strlen(cap)};
+        job_send(job, REDIS_WRITE, 9, argv, len, write_reply);
+    }
     if (strcmp(job->prefix, job->ctx->prefix) != 0) {
         /* The registry of per-user prefixes, for /stat (statfile.c) and
          * expiry (expire.c): a sorted set, so expiry can walk it in order. */
@@ -397,6 +427,12 @@ static struct learn_job *job_new(struct bayes_ctx *ctx, struct task *task, bool 
                                                    ? task->msg->message_id
                                                    : "undef");
     bayes_digest(&tok, job->digest);
+    if (ctx->ngram_examples > 0) {
+        job->example = malloc(BAYES_NGRAM_VIEW + 1);
+        if (job->example == NULL)
+            panic("bayes: out of memory");
+        job->example_len = 1 + bayes_ngram_view(task->msg, job->example + 1, BAYES_NGRAM_VIEW);
+    }
     return job;
 }
 

@@ -5,7 +5,8 @@
  * A scan tokenizes the message (tokenize.c), reads the class counters and
  * the counts of the tokens its token cache (cache.c) does not hold, with
  * one pipelined batch of HMGETs (store.c has the key layout), classifies
- * (classify.c) and inserts BAYES_SPAM or BAYES_HAM with the dynamic
+ * (classify.c), blends in the n-gram model when one is trained (ngram.c,
+ * ngram_train.c) and inserts BAYES_SPAM or BAYES_HAM with the dynamic
  * multiplier ((p - 0.5) * 2)^multiplier_exponent (Rspamd's is 8, ours 4)
  * and the probability as option.  Nothing is inserted below min_tokens tokens or while either class
  * has fewer than min_learns learns.  When Redis fails (unreachable, timeout,
@@ -188,11 +189,11 @@ static int configure_classifier(const struct conf_obj *sec, struct bayes_ctx *ct
     if (conf_get_double(sec, "strength", ctx->params.strength, &ctx->params.strength, error_r) < 0 ||
         conf_get_double(sec, "min_prob_strength", ctx->params.min_dev, &ctx->params.min_dev,
                         error_r) < 0 ||
-        conf_get_double(sec, "multiplier_exponent", 4.0, &ctx->exponent, error_r) < 0)
+        conf_get_double(sec, "multiplier_exponent", 2.0, &ctx->exponent, error_r) < 0)
         return -1;
-    if (ctx->exponent < 1 || ctx->exponent > 16 || ctx->params.strength <= 0 ||
+    if (ctx->exponent < 0.25 || ctx->exponent > 16 || ctx->params.strength <= 0 ||
         ctx->params.min_dev < 0 || ctx->params.min_dev >= 0.5) {
-        *error_r = "classifier bayes: multiplier_exponent must be 1..16, strength > 0, "
+        *error_r = "classifier bayes: multiplier_exponent must be 0.25..16, strength > 0, "
                    "min_prob_strength 0..0.5";
         return -1;
     }
@@ -239,6 +240,16 @@ static int bayes_configure(const struct conf_obj *section, struct module_env *en
     if (conf_get_time(sec, "expire", 0, &ctx->expire, error_r) < 0 ||
         conf_get_time(sec, "expire_interval", 10, &ctx->expire_interval, error_r) < 0)
         return -1;
+    /* The n-gram model (ngram.c, ngram_train.c): on unless ngram_examples = 0. */
+    int64_t nex;
+    if (conf_uint(sec, "ngram_examples", 10000, 0, 1000000, &nex, env->arena, error_r) < 0 ||
+        conf_get_time(sec, "ngram_interval", 5, &ctx->ngram_interval, error_r) < 0)
+        return -1;
+    ctx->ngram_examples = (size_t)nex;
+    if (ctx->ngram_interval < 0.1) {
+        *error_r = "classifier bayes: ngram_interval must be >= 0.1 s";
+        return -1;
+    }
     if (ctx->expire < 0 || ctx->expire_interval < 0.1) {
         *error_r = "classifier bayes: expire must be >= 0 and expire_interval >= 0.1 s";
         return -1;
@@ -253,6 +264,7 @@ static int bayes_worker_init(void *vctx, struct ev_loop *loop, const char **erro
     ctx->pool = redis_pool_new(loop, &ctx->redis, "bayes");
     ctx->cache = bayes_cache_new(ctx->cache_slots);
     ctx->expiry = bayes_expire_start(ctx, loop);
+    ctx->ngram = bayes_ngram_start(ctx, loop);
     bayes_worker_ctx = ctx;
     return 0;
 }
@@ -261,8 +273,10 @@ static void bayes_worker_deinit(void *vctx)
 {
     struct bayes_ctx *ctx = vctx;
     bayes_expire_stop(ctx->expiry);
+    bayes_ngram_stop(ctx->ngram);
     redis_pool_free(&ctx->pool);         /* answers an expiry step in flight */
     bayes_expire_free(&ctx->expiry);
+    bayes_ngram_free(&ctx->ngram);
     bayes_cache_free(&ctx->cache);
     if (bayes_worker_ctx == ctx)
         bayes_worker_ctx = NULL;
@@ -310,6 +324,7 @@ struct lookup {
     size_t nidx[BAYES_SHARDS_MAX];
     unsigned pending;
     uint64_t learns_spam, learns_ham, revision;
+    uint64_t model;              /* the n-gram model's id in Redis (0: none) */
     const char *error;
 };
 
@@ -325,6 +340,16 @@ static void lookup_finish(struct task *task, struct lookup *lk)
     bayes_classify(&lk->tok, lk->counts, lk->learns_spam, lk->learns_ham, &ctx->params, &v);
     if (!v.ok)
         return;
+    const float *w = bayes_ngram_weights(ctx->ngram);
+    if (w != NULL) {
+        char *view = arena_alloc(task->arena, BAYES_NGRAM_VIEW);
+        size_t vl = bayes_ngram_view(task->msg, view, BAYES_NGRAM_VIEW);
+        uint32_t *f = ARENA_NEW_N(task->arena, uint32_t, vl + 1);
+        size_t nf = bayes_ngram_features(view, vl, f);
+        double z = bayes_ngram_score(w, f, nf);
+        log_task_debug(task, "bayes", "bayes: tokens p=%.4f, n-gram log-odds %.3f", v.prob, z);
+        v.prob = bayes_ngram_mix(v.prob, z);
+    }
     /* Rspamd's dynamic multiplier ((p - 0.5) * 2)^8 with our exponent
      * (default 4, docs/bayes.md): p = 0.99 then carries 92% of the weight. */
     double e = ctx->exponent;
@@ -416,6 +441,36 @@ static void tokens_read(struct task *task, struct lookup *lk, const bool *want)
             tokens_send(task, lk, s);
 }
 
+static void model_id_reply(struct task *task, const redisReply *r, const char *err, void *data)
+{
+    (void)err;
+    struct lookup *lk = data;
+    /* No verdict hangs on the model: an error here leaves it out. */
+    if (r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_INTEGER))
+        lk->model = bayes_reply_count(r);
+    lookup_release(task, lk);
+}
+
+static void model_reply(struct task *task, const redisReply *r, const char *err, void *data)
+{
+    (void)err;
+    struct lookup *lk = data;
+    bayes_ngram_loaded(lk->ctx->ngram, r);
+    lookup_release(task, lk);
+}
+
+/* The model moved since this process fetched it: GET it (4 MiB, once per
+ * training, by one scan; the others go on with the copy they have). */
+static void model_fetch(struct task *task, struct lookup *lk)
+{
+    struct bayes_ngram *ng = lk->ctx->ngram;
+    bayes_ngram_fetching(ng, lk->model);
+    const char *argv[] = {"GET", bayes_ngram_key(ng)};
+    size_t len[] = {3, strlen(argv[1])};
+    lk->pending++;
+    redis_task_command(lk->ctx->pool, task, REDIS_READ, 2, argv, len, model_reply, lk);
+}
+
 static void stats_reply(struct task *task, const redisReply *r, const char *err, void *data)
 {
     struct lookup *lk = data;
@@ -462,10 +517,14 @@ static void lookup_round_done(struct task *task, struct lookup *lk)
             for (size_t i = 0; i < lk->tok.n && !any; i++)
                 any = lk->cached[i];
         }
-        if (any) {
+        bool model = bayes_ngram_wants(ctx->ngram, lk->model);
+        if (any || model) {
             lk->round = 2;
             lk->pending = 1;
-            tokens_read(task, lk, again);
+            if (any)
+                tokens_read(task, lk, again);
+            if (model)
+                model_fetch(task, lk);
             lookup_release(task, lk);
             return;
         }
@@ -505,6 +564,13 @@ static int bayes_scan(struct task *task, void *vctx)
      * cannot end the round before every command is out. */
     lk->pending = 2;
     redis_task_command(ctx->pool, task, REDIS_READ, 5, argv, argvlen, stats_reply, lk);
+    if (ctx->ngram != NULL) {
+        /* The model is global (ngram_train.c), whatever the prefix. */
+        const char *margv[] = {"HGET", ctx->prefix, "model"};
+        size_t mlen[] = {4, strlen(ctx->prefix), 5};
+        lk->pending++;
+        redis_task_command(ctx->pool, task, REDIS_READ, 3, margv, mlen, model_id_reply, lk);
+    }
     if (lk->tokens_read) {
         bool all_cached = true;
         bool *want = ARENA_NEW_N(task->arena, bool, lk->tok.n);
