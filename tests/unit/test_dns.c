@@ -70,15 +70,33 @@ static struct result run(struct ev_loop *loop, struct dns_resolver *res, const c
     return r;
 }
 
+/* A loopback port free for both UDP and TCP: dnsmasq listens on both, and
+ * a port only checked for UDP may be some other test's TCP listener. */
+static bool port_free(int type, int port)
+{
+    int fd = socket(AF_INET, type, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
 static int free_udp_port(void)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    close(fd);
-    return ntohs(sa.sin_port);
+    for (;;) {
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        socklen_t len = sizeof(sa);
+        bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+        getsockname(fd, (struct sockaddr *)&sa, &len);
+        close(fd);
+        int port = ntohs(sa.sin_port);
+        if (port_free(SOCK_STREAM, port))
+            return port;
+    }
 }
 
 static pid_t start_dnsmasq(int port)
