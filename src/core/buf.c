@@ -109,3 +109,35 @@ char *buf_steal(struct buf *b, size_t *len_r)
     b->len = b->cap = 0;
     return p;
 }
+
+int buf_read_stream(struct buf *b, FILE *f)
+{
+    for (;;) {
+        buf_reserve(b, 65536);
+        size_t n = fread(b->data + b->len, 1, b->cap - b->len - 1, f);
+        b->len += n;
+        b->data[b->len] = '\0';
+        if (n == 0)
+            return ferror(f) ? -1 : 0;
+    }
+}
+
+char *buf_slurp_stream(FILE *f, size_t *len_r)
+{
+    struct buf b = BUF_INIT;
+    if (buf_read_stream(&b, f) < 0) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b, len_r);
+}
+
+char *buf_slurp(const char *path, size_t *len_r)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *p = buf_slurp_stream(f, len_r);
+    fclose(f);
+    return p;
+}

@@ -8,6 +8,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct buf {
     char *data;
@@ -27,5 +28,13 @@ void buf_reset(struct buf *b);                   /* len = 0, keeps memory */
 void buf_consume(struct buf *b, size_t n);       /* drops n bytes from the front */
 void buf_free(struct buf *b);                    /* releases memory, b is reusable */
 char *buf_steal(struct buf *b, size_t *len_r);   /* caller frees; b is reset */
+
+/* A whole stream, to its end, appended to b; -1 when it cannot be read.
+ * For tools and tests: the daemon reads its configuration with
+ * conf_read_file (size limits, no FIFOs). */
+int buf_read_stream(struct buf *b, FILE *f);
+/* The same into a malloc'ed, NUL-terminated copy; NULL on error. */
+char *buf_slurp(const char *path, size_t *len_r);
+char *buf_slurp_stream(FILE *f, size_t *len_r);
 
 #endif

@@ -504,6 +504,9 @@ def test_ngram_examples_capped(tmp_path, own_redis):
         assert learn(d, "spam", first).status == 208        # still in the learn cache
         newest = resp(own_redis.sock, ["LRANGE", "WB_EQ", "0", "-1"])[0]
         assert len(set(newest)) == 6
+        views = " ".join(resp(own_redis.sock, ["HVALS", "WB_E"])[0])
+        kept = [i for i in range(5) if f"<bayes-spam-{i}-" in views or f"<bayes-ham-{i}-" in views]
+        assert kept == [2, 3, 4], kept
     finally:
         d.stop(check=True)
 

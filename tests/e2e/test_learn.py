@@ -80,14 +80,13 @@ def test_http_already_learned_reply(ld):
     assert "already" in r.json()["error"]
 
 
-def test_directory_with_progress_bar_on_a_tty(ld, tmp_path):
-    n = 6
-    for i in range(n):
-        (tmp_path / f"m{i}.eml").write_bytes(message(100 + i))
+def learn_on_tty(d, path):
+    """winnowc learn_spam PATH with its stderr on a terminal (a pty): the
+    finished process and what the terminal showed."""
     master, slave = pty.openpty()
     try:
-        p = subprocess.run([binary(WINNOWC), "-h", f"127.0.0.1:{ld.controller_port}",
-                            "learn_spam", str(tmp_path)], stdout=subprocess.PIPE, stderr=slave,
+        p = subprocess.run([binary(WINNOWC), "-h", f"127.0.0.1:{d.controller_port}",
+                            "learn_spam", str(path)], stdout=subprocess.PIPE, stderr=slave,
                            stdin=subprocess.DEVNULL, env=sanitizer_env(), timeout=120)
         os.close(slave)
         slave = None
@@ -104,6 +103,14 @@ def test_directory_with_progress_bar_on_a_tty(ld, tmp_path):
         if slave is not None:
             os.close(slave)
         os.close(master)
+    return p, tty
+
+
+def test_directory_with_progress_bar_on_a_tty(ld, tmp_path):
+    n = 6
+    for i in range(n):
+        (tmp_path / f"m{i}.eml").write_bytes(message(100 + i))
+    p, tty = learn_on_tty(ld, tmp_path)
     out = p.stdout.decode()
     assert p.returncode == 0, out + tty.decode(errors="replace")
     assert f"{n}/{n}" in tty.decode()
@@ -112,21 +119,7 @@ def test_directory_with_progress_bar_on_a_tty(ld, tmp_path):
     assert "Results for file" not in out          # the bar replaces per-message reports
     # the same directory again: every message is already learned, each one
     # named with its error, counted, and the exit status says so
-    master, slave = pty.openpty()
-    p = subprocess.run([binary(WINNOWC), "-h", f"127.0.0.1:{ld.controller_port}",
-                        "learn_spam", str(tmp_path)], stdout=subprocess.PIPE, stderr=slave,
-                       stdin=subprocess.DEVNULL, env=sanitizer_env(), timeout=120)
-    os.close(slave)
-    tty = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        tty += chunk
-    os.close(master)
+    p, tty = learn_on_tty(ld, tmp_path)
     assert p.returncode == 1
     assert tty.decode().count("already") == n
     assert f"{n} messages, 0 learned, {n} failed" in p.stdout.decode()

@@ -16,6 +16,7 @@
 
 #include "core/actions.h"
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/symbols.h"
 #include "core/task.h"
 #include "mime/message.h"
@@ -121,21 +122,6 @@ static void fake_query(struct task *t, const char *name, enum dns_type type, dns
     task_async_end(t, name);
 }
 
-static char *slurp(const char *path, size_t *len_r)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    *len_r = fread(buf, 1, (size_t)n, f);
-    buf[*len_r] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static const char *arg(const char *s)
 {
     return strcmp(s, "-") == 0 ? NULL : strcmp(s, "<>") == 0 ? "" : s;
@@ -157,7 +143,7 @@ static int run_step(const char *dir, char **f)
     for (size_t i = 0; i < 4; i++)
         mods[i]->configure(NULL, &env, &ctx[i], &err);
     snprintf(path, sizeof(path), "%s/messages/%s", dir, f[0]);
-    char *raw = slurp(path, &len);
+    char *raw = buf_slurp(path, &len);
     if (raw == NULL) {
         printf("FAIL %s: cannot read\n", f[0]);
         arena_free(&a);

@@ -498,7 +498,8 @@ static void test_ngram_train_separates_any_order(void **state)
     struct bayes_example ham_first[N], mixed[N];
     for (int i = 0; i < N; i++) {
         bool spam = i >= N / 2;          /* all ham, then all spam: the learns' order */
-        ham_first[i] = (struct bayes_example){feats[i], toy_example(spam, i, feats[i]), spam};
+        ham_first[i] = (struct bayes_example){feats[i], toy_example(spam, i, feats[i]), spam,
+                                              (uint64_t)(i * 7 % N)};
     }
     for (int i = 0; i < N; i++)
         mixed[i] = ham_first[(i % 2) * (N / 2) + i / 2];
@@ -515,8 +516,10 @@ static void test_ngram_train_separates_any_order(void **state)
         assert_true(bayes_ngram_mix(0.5, zs) > 0.7);
         assert_true(bayes_ngram_mix(0.5, zh) < 0.3);
     }
-    /* the same examples in the same order: the same model */
+    /* the same examples, handed over in another order: the same model */
     float *w2 = calloc(BAYES_NGRAM_WEIGHTS, sizeof(float));
+    for (int i = 0; i < N; i++)
+        mixed[i] = ham_first[N - 1 - i];
     bayes_ngram_train(w2, mixed, N, order);
     assert_memory_equal(w, w2, BAYES_NGRAM_WEIGHTS * sizeof(float));
     free(w2);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "mime/message.h"
 
@@ -33,25 +34,6 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *slurp(const char *path, size_t *len_r)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 65536, len = 0, n;
-    char *buf = malloc(cap);
-    while ((n = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += n;
-        if (len == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-    }
-    fclose(f);
-    *len_r = len;
-    return buf;
 }
 
 static int verbose;
@@ -93,7 +75,7 @@ static void dump(const char *path, const struct message *m)
 static void parse_file(const char *path, struct stats *st, int repeat)
 {
     size_t len;
-    char *buf = slurp(path, &len);
+    char *buf = buf_slurp(path, &len);
     if (buf == NULL) {
         fprintf(stderr, "%s: %s\n", path, strerror(errno));
         return;

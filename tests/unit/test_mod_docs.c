@@ -9,26 +9,10 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/symbols.h"
 #include "modules/module.h"
 #include "modules/registry.h"
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (buf != NULL) {
-        size_t got = fread(buf, 1, (size_t)n, f);
-        buf[got] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
 
 /* Documented either as `NAME` or inside a range row `FIRST` … `LAST` of the
  * same family (RCVD_COUNT_*, RCPT_COUNT_*, HAS_X_PRIO_*). */
@@ -56,7 +40,7 @@ int main(int argc, char **argv)
 {
     const char *err = NULL;
     int bad = 0;
-    char *doc = argc > 1 ? slurp(argv[1]) : NULL;
+    char *doc = argc > 1 ? buf_slurp(argv[1], NULL) : NULL;
     if (doc == NULL) {
         fprintf(stderr, "usage: test_mod_docs docs/symbols.md\n");
         return 1;

@@ -68,6 +68,7 @@ struct bayes_example {
     const uint32_t *f;                   /* features, unique */
     size_t n;
     bool spam;
+    uint64_t key;                        /* bayes_ngram_digest_key() of its learn digest */
 };
 
 /* What the model looks at: the header lines (less Delivered-To, X-Spam-*
@@ -80,11 +81,13 @@ size_t bayes_ngram_view(const struct message *msg, char *buf, size_t cap);
 size_t bayes_ngram_features(const char *view, size_t len, uint32_t *out);
 /* The model's log-odds of spam for these features. */
 double bayes_ngram_score(const float *w, const uint32_t *f, size_t n);
+/* An example's sort key: the first 64 bits of its learn cache digest. */
+uint64_t bayes_ngram_digest_key(const char *digest, size_t len);
 /* Trains w (BAYES_NGRAM_WEIGHTS floats, overwritten) on n examples:
- * BAYES_NGRAM_EPOCHS passes, each in an order shuffled with a fixed seed,
- * so the same examples in the same order give the same model; order is
- * scratch for n entries. */
-void bayes_ngram_train(float *w, const struct bayes_example *ex, size_t n, size_t *order);
+ * sorts them by key (whoever hands them over, in whatever order, the same
+ * examples make the same model), then BAYES_NGRAM_EPOCHS passes, each in
+ * an order shuffled with a fixed seed; order is scratch for n entries. */
+void bayes_ngram_train(float *w, struct bayes_example *ex, size_t n, size_t *order);
 /* The model blob: BAYES_NGRAM_MODEL_SIZE bytes; parse gives 0 with the
  * weights and the id (the examples count it was trained at), or -1 when
  * the length or the magic is wrong.  serialize returns malloc'ed memory. */

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "mime/message.h"
 #include "modules/bayes/bayes.h"
 #include "modules/bayes/bayes_private.h"
@@ -137,20 +138,6 @@ static struct bayes_counts *slot(struct table *t, uint64_t k, bool create)
     return &t->vals[i];
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    *len = fread(b, 1, (size_t)n, f);
-    fclose(f);
-    return b;
-}
-
 static double now(void)
 {
     struct timespec ts;
@@ -239,7 +226,7 @@ int main(int argc, char **argv)
             char path[8192];
             snprintf(path, sizeof(path), "%s/%s", dpath, de->d_name);
             size_t len;
-            char *raw = slurp(path, &len);
+            char *raw = buf_slurp(path, &len);
             struct arena *a = arena_new(0);
             struct message *m;
             const char *err;
@@ -296,29 +283,14 @@ int main(int argc, char **argv)
     if (use_ngram) {
         struct bayes_example *ex = calloc(n + 1, sizeof(*ex));
         size_t nex = 0, *order = calloc(n + 1, sizeof(size_t));
-        /* In the daemon's order: by the digest of the token set
-         * (ngram_train.c), so both train the same model. */
-        uint64_t *keys = calloc(n + 1, sizeof(uint64_t));
         for (size_t i = 0; i < n; i++)
             if (items[i].train) {
                 char d[33];
                 struct bayes_tokens tk = {items[i].tok, items[i].n};
-                bayes_digest(&tk, d);
-                keys[nex] = strtoull((char[17]){d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7],
-                                                d[8], d[9], d[10], d[11], d[12], d[13], d[14],
-                                                d[15], 0}, NULL, 16);
-                ex[nex++] = (struct bayes_example){items[i].gram, items[i].ngram, items[i].spam};
+                bayes_digest(&tk, d);           /* the daemon's key (ngram_train.c) */
+                ex[nex++] = (struct bayes_example){items[i].gram, items[i].ngram, items[i].spam,
+                                                   bayes_ngram_digest_key(d, 32)};
             }
-        for (size_t i = 1; i < nex; i++)      /* insertion sort by key */
-            for (size_t j = i; j > 0 && keys[j - 1] > keys[j]; j--) {
-                uint64_t k = keys[j];
-                keys[j] = keys[j - 1];
-                keys[j - 1] = k;
-                struct bayes_example e = ex[j];
-                ex[j] = ex[j - 1];
-                ex[j - 1] = e;
-            }
-        free(keys);
         bayes_ngram_train(weights, ex, nex, order);
         free(ex);
         free(order);

@@ -446,8 +446,7 @@ static void model_id_reply(struct task *task, const redisReply *r, const char *e
     (void)err;
     struct lookup *lk = data;
     /* No verdict hangs on the model: an error here leaves it out. */
-    if (r != NULL && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_INTEGER))
-        lk->model = bayes_reply_count(r);
+    lk->model = bayes_reply_count(r);
     lookup_release(task, lk);
 }
 
@@ -476,10 +475,12 @@ static void stats_reply(struct task *task, const redisReply *r, const char *err,
     struct lookup *lk = data;
     if (lk->error == NULL)
         lk->error = reply_error(task, r, err);
-    if (lk->error == NULL && r->elements == 3) {
+    if (lk->error == NULL && r->elements >= 3) {
         lk->learns_spam = bayes_reply_count(r->element[0]);
         lk->learns_ham = bayes_reply_count(r->element[1]);
         lk->revision = bayes_reply_count(r->element[2]);
+        if (r->elements == 4)
+            lk->model = bayes_reply_count(r->element[3]);
     }
     lookup_release(task, lk);
 }
@@ -557,15 +558,18 @@ static int bayes_scan(struct task *task, void *vctx)
      * worker's last look), round 1 reads the counters only: a filter with
      * Redis whose Bayes is never trained reads no tokens. */
     lk->tokens_read = !(lk->use_cache && ctx->young);
-    const char *argv[5] = {"HMGET", bayes_key_stats(task, lk->prefix), "learns_spam",
-                           "learns_ham", "revision"};
-    size_t argvlen[5] = {5, strlen(argv[1]), 11, 10, 8};
+    /* The n-gram model's id lives in the global hash (ngram_train.c): with
+     * the global statistics it is one more field of the same read. */
+    bool global = lk->prefix == ctx->prefix;
+    const char *argv[6] = {"HMGET", bayes_key_stats(task, lk->prefix), "learns_spam",
+                           "learns_ham", "revision", "model"};
+    size_t argvlen[6] = {5, strlen(argv[1]), 11, 10, 8, 5};
+    int argc = ctx->ngram != NULL && global ? 6 : 5;
     /* Held while sending, so a failure answered synchronously (server down)
      * cannot end the round before every command is out. */
     lk->pending = 2;
-    redis_task_command(ctx->pool, task, REDIS_READ, 5, argv, argvlen, stats_reply, lk);
-    if (ctx->ngram != NULL) {
-        /* The model is global (ngram_train.c), whatever the prefix. */
+    redis_task_command(ctx->pool, task, REDIS_READ, argc, argv, argvlen, stats_reply, lk);
+    if (ctx->ngram != NULL && !global) {
         const char *margv[] = {"HGET", ctx->prefix, "model"};
         size_t mlen[] = {4, strlen(ctx->prefix), 5};
         lk->pending++;

@@ -25,6 +25,8 @@
 
 #define BAYES_NGRAM_MAGIC "WNG1"
 
+#include "core/log.h"
+#include "core/str.h"
 #include "mime/message.h"
 #include "modules/bayes/bayes.h"
 
@@ -114,8 +116,25 @@ static uint64_t next_rand(uint64_t *s)
     return *s;
 }
 
-void bayes_ngram_train(float *w, const struct bayes_example *ex, size_t n, size_t *order)
+uint64_t bayes_ngram_digest_key(const char *digest, size_t len)
 {
+    uint64_t k = 0;
+    for (size_t i = 0; i < len && i < 16; i++)
+        k = k << 4 | (uint64_t)str_hexval(digest[i]);
+    return k;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    uint64_t x = ((const struct bayes_example *)a)->key, y = ((const struct bayes_example *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+void bayes_ngram_train(float *w, struct bayes_example *ex, size_t n, size_t *order)
+{
+    /* Redis hands the examples out in its hash's order, which depends on
+     * the order of the learns. */
+    qsort(ex, n, sizeof(*ex), by_key);
     memset(w, 0, BAYES_NGRAM_WEIGHTS * sizeof(*w));
     for (size_t i = 0; i < n; i++)
         order[i] = i;
@@ -161,7 +180,7 @@ char *bayes_ngram_model_serialize(const float *w, uint64_t id)
 {
     char *p = malloc(BAYES_NGRAM_MODEL_SIZE);
     if (p == NULL)
-        abort();
+        panic("bayes: out of memory");
     memcpy(p, BAYES_NGRAM_MAGIC, 4);
     for (int i = 0; i < 8; i++)
         p[4 + i] = (char)(id >> (8 * i));

@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "core/str.h"
 #include "modules/bayes/bayes_private.h"
 
 #define MIN_EXAMPLES 5           /* of each class, before a model is trained */
@@ -37,7 +36,6 @@ struct example_set {
     uint32_t *f;                 /* all examples' features, one after the other */
     size_t nf, capf;
     struct bayes_example *ex;    /* .f is an offset into f until training */
-    uint64_t *key;               /* per example: its digest's first 64 bits */
     size_t n, cap;
     size_t nspam;
 };
@@ -65,7 +63,6 @@ static void set_reset(struct example_set *s)
 {
     free(s->f);
     free(s->ex);
-    free(s->key);
     memset(s, 0, sizeof(*s));
 }
 
@@ -84,29 +81,17 @@ static void set_add(struct example_set *s, const char *digest, size_t dlen, cons
     if (s->n == s->cap) {
         s->cap = s->cap ? s->cap * 2 : 256;
         s->ex = realloc(s->ex, s->cap * sizeof(*s->ex));
-        s->key = realloc(s->key, s->cap * sizeof(*s->key));
     }
-    if (s->f == NULL || s->ex == NULL || s->key == NULL)
+    if (s->f == NULL || s->ex == NULL)
         panic("bayes: out of memory");
     size_t nf = bayes_ngram_features(v + 1, vl, s->f + s->nf);
     s->ex[s->n].f = (const uint32_t *)(uintptr_t)s->nf;     /* an offset for now */
     s->ex[s->n].n = nf;
     s->ex[s->n].spam = v[0] == 'S';
-    uint64_t k = 0;
-    for (size_t i = 0; i < dlen && i < 16; i++)
-        k = k << 4 | (uint64_t)str_hexval(digest[i]);
-    s->key[s->n] = k;
+    s->ex[s->n].key = bayes_ngram_digest_key(digest, dlen);
     s->nspam += v[0] == 'S';
     s->nf += nf;
     s->n++;
-}
-
-static const uint64_t *sort_keys;    /* for by_key: qsort has no context argument */
-
-static int by_key(const void *a, const void *b)
-{
-    uint64_t x = sort_keys[*(const size_t *)a], y = sort_keys[*(const size_t *)b];
-    return x < y ? -1 : x > y;
 }
 
 /* A lock left behind by a failed DEL expires by itself. */
@@ -177,23 +162,11 @@ static void train_and_write(struct bayes_ngram *ng)
         round_end(ng);
         return;
     }
-    /* Redis hands the examples out in its hash's order, which depends on
-     * the order of the learns: sorted by digest, the same examples always
-     * make the same model. */
     size_t *order = malloc(s->n * sizeof(size_t));
-    struct bayes_example *sorted = malloc(s->n * sizeof(*sorted));
-    if (order == NULL || sorted == NULL)
+    if (order == NULL)
         panic("bayes: out of memory");
     for (size_t i = 0; i < s->n; i++)
-        order[i] = i;
-    sort_keys = s->key;
-    qsort(order, s->n, sizeof(size_t), by_key);
-    for (size_t i = 0; i < s->n; i++) {
-        sorted[i] = s->ex[order[i]];
-        sorted[i].f = s->f + (uintptr_t)sorted[i].f;
-    }
-    free(s->ex);
-    s->ex = sorted;
+        s->ex[i].f = s->f + (uintptr_t)s->ex[i].f;
     ev_tstamp t0 = ev_time();
     float *w = malloc(BAYES_NGRAM_WEIGHTS * sizeof(float));
     if (w == NULL)

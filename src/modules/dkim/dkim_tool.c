@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "modules/dkim/dkim.h"
 
 struct txt_map {
@@ -24,26 +25,6 @@ struct txt_map {
     size_t *len;
     int n;
 };
-
-static char *slurp(FILE *f, size_t *len_r)
-{
-    size_t cap = 65536, len = 0, n;
-    char *buf = malloc(cap);
-    while (buf != NULL && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += n;
-        if (len == cap) {
-            cap *= 2;
-            char *nb = realloc(buf, cap);
-            if (nb == NULL) {
-                free(buf);
-                return NULL;
-            }
-            buf = nb;
-        }
-    }
-    *len_r = len;
-    return buf;
-}
 
 static enum dkim_dns_status map_lookup(void *ctx, const char *name, const char *const **txt_r,
                                        const size_t **txt_len_r, size_t *ntxt_r)
@@ -80,7 +61,7 @@ static int cmd_sign(struct arena *a, int argc, char **argv)
     if (argc > 6)
         o.timestamp = atoll(argv[6]);
     size_t len, nh, blen, flen;
-    char *msg = slurp(stdin, &len);
+    char *msg = buf_slurp_stream(stdin, &len);
     struct dkim_header *h;
     const char *body, *field;
     struct dkim_signer *s;
@@ -120,7 +101,7 @@ static int load_map(struct arena *a, int argc, char **argv, struct txt_map *m)
             return -1;
         }
         size_t len;
-        char *txt = slurp(f, &len);
+        char *txt = buf_slurp_stream(f, &len);
         fclose(f);
         if (txt == NULL)
             return -1;
@@ -140,7 +121,7 @@ static int cmd_verify(struct arena *a, int argc, char **argv)
     if (load_map(a, argc, argv, &m) < 0)
         return 2;
     size_t len, nh, blen, nres;
-    char *msg = slurp(stdin, &len);
+    char *msg = buf_slurp_stream(stdin, &len);
     struct dkim_header *h;
     const char *body, *err;
     const struct dkim_result *res;
