@@ -525,3 +525,25 @@ def test_ngram_damaged_model_ignored(tmp_path, own_redis):
         d.wait_log("WB_M is not a model of this version (16 bytes)")
     finally:
         d.stop(check=True)
+
+
+def test_ngram_missing_model_fetched_once(tmp_path, own_redis):
+    """`model` names a model whose blob is gone (deleted, or evicted by a
+    maxmemory policy): the scanner says so once and does not GET it again
+    with every scan; the scans go on with the token counts."""
+    d = bayes_daemon(tmp_path / "d", own_redis, local=BAYES_LOCAL.replace(
+        "ngram_examples = 0;", "ngram_interval = 1000s;"))
+    try:
+        train(d)
+        # No training has run (interval 1000 s): WB_M does not exist.
+        assert resp(own_redis.sock, ["EXISTS", "WB_M"], ["HSET", "WB", "model", "998"],
+                    ["CONFIG", "RESETSTAT"]) == [0, 1, "OK"]
+        for i in range(6):
+            res = d.scan_json(message("spam", 70 + i, seed="missing"))
+            assert "BAYES_SPAM" in symbols(res), res
+        d.wait_log("WB_M is missing though the statistics name model 998")
+        stats = resp(own_redis.sock, ["INFO", "commandstats"])[0]
+        gets = [line for line in stats.splitlines() if line.startswith("cmdstat_get:")]
+        assert gets and gets[0].startswith("cmdstat_get:calls=1,"), stats
+    finally:
+        d.stop(check=True)

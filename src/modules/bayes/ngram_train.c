@@ -333,9 +333,21 @@ void bayes_ngram_fetching(struct bayes_ngram *ng, uint64_t id)
 
 void bayes_ngram_loaded(struct bayes_ngram *ng, const redisReply *r)
 {
+    /* Redis down or an error reply: the fetch stays "in flight", so the
+     * next try waits out the 5 s give-up instead of coming with every scan. */
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        return;
     ng->fetching = false;
-    if (r == NULL || r->type != REDIS_REPLY_STRING)
-        return;                          /* no model, or an error: keep the old one, retry */
+    if (r->type != REDIS_REPLY_STRING) {
+        /* `model` names a model that is not there (deleted, or evicted by a
+         * maxmemory policy): asking again with every scan would not bring
+         * it back, the next training will. */
+        log_warn("bayes: %s is missing though the statistics name model %llu; the token "
+                 "counts classify alone until the next training", ng->key_model,
+                 (unsigned long long)ng->fetch_id);
+        ng->id = ng->fetch_id;
+        return;
+    }
     float *w = ng->w != NULL ? ng->w : malloc(BAYES_NGRAM_WEIGHTS * sizeof(float));
     if (w == NULL)
         panic("bayes: out of memory");
