@@ -504,10 +504,11 @@ static void test_ngram_train_separates_any_order(void **state)
     for (int i = 0; i < N; i++)
         mixed[i] = ham_first[(i % 2) * (N / 2) + i / 2];
     float *w = calloc(BAYES_NGRAM_WEIGHTS, sizeof(float));
+    float *scratch = calloc(BAYES_NGRAM_WEIGHTS, sizeof(float));
     size_t order[N];
     uint32_t t[256];
     for (int pass = 0; pass < 2; pass++) {
-        bayes_ngram_train(w, pass == 0 ? ham_first : mixed, N, order);
+        bayes_ngram_train(w, scratch, pass == 0 ? ham_first : mixed, N, order);
         double zs = bayes_ngram_score(w, t, toy_example(true, 99, t));
         double zh = bayes_ngram_score(w, t, toy_example(false, 99, t));
         assert_true(zs > 1.0);
@@ -520,9 +521,10 @@ static void test_ngram_train_separates_any_order(void **state)
     float *w2 = calloc(BAYES_NGRAM_WEIGHTS, sizeof(float));
     for (int i = 0; i < N; i++)
         mixed[i] = ham_first[N - 1 - i];
-    bayes_ngram_train(w2, mixed, N, order);
+    bayes_ngram_train(w2, scratch, mixed, N, order);
     assert_memory_equal(w, w2, BAYES_NGRAM_WEIGHTS * sizeof(float));
     free(w2);
+    free(scratch);
     free(w);
 }
 

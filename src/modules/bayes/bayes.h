@@ -61,7 +61,8 @@ void bayes_params_defaults(struct bayes_params *p);
 #define BAYES_NGRAM_BITS 20
 #define BAYES_NGRAM_WEIGHTS (1u << BAYES_NGRAM_BITS)
 #define BAYES_NGRAM_EPOCHS 3             /* shuffled passes over the examples */
-#define BAYES_NGRAM_ETA 30.0             /* learning rate */
+#define BAYES_NGRAM_ETA 60.0             /* learning rate */
+#define BAYES_NGRAM_MODELS 5             /* models averaged, each from its own shuffles */
 #define BAYES_NGRAM_MIX 0.3              /* share of the token classifier in the blend */
 
 struct bayes_example {
@@ -85,9 +86,12 @@ double bayes_ngram_score(const float *w, const uint32_t *f, size_t n);
 uint64_t bayes_ngram_digest_key(const char *digest, size_t len);
 /* Trains w (BAYES_NGRAM_WEIGHTS floats, overwritten) on n examples:
  * sorts them by key (whoever hands them over, in whatever order, the same
- * examples make the same model), then BAYES_NGRAM_EPOCHS passes, each in
- * an order shuffled with a fixed seed; order is scratch for n entries. */
-void bayes_ngram_train(float *w, struct bayes_example *ex, size_t n, size_t *order);
+ * examples make the same model), then averages BAYES_NGRAM_MODELS models
+ * of BAYES_NGRAM_EPOCHS passes each, every pass in an order shuffled from
+ * a fixed seed.  scratch holds BAYES_NGRAM_WEIGHTS floats, order n
+ * entries; both are overwritten. */
+void bayes_ngram_train(float *w, float *scratch, struct bayes_example *ex, size_t n,
+                       size_t *order);
 /* The model blob: BAYES_NGRAM_MODEL_SIZE bytes; parse gives 0 with the
  * weights and the id (the examples count it was trained at), or -1 when
  * the length or the magic is wrong.  serialize returns malloc'ed memory. */

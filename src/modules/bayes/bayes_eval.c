@@ -291,7 +291,9 @@ int main(int argc, char **argv)
                 ex[nex++] = (struct bayes_example){items[i].gram, items[i].ngram, items[i].spam,
                                                    bayes_ngram_digest_key(d, 32)};
             }
-        bayes_ngram_train(weights, ex, nex, order);
+        float *scratch = malloc(BAYES_NGRAM_WEIGHTS * sizeof(float));
+        bayes_ngram_train(weights, scratch, ex, nex, order);
+        free(scratch);
         free(ex);
         free(order);
     }

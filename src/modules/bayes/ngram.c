@@ -130,15 +130,14 @@ static int by_key(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-void bayes_ngram_train(float *w, struct bayes_example *ex, size_t n, size_t *order)
+/* One model: BAYES_NGRAM_EPOCHS passes from zero weights, each in an order
+ * shuffled from seed. */
+static void train_one(float *w, const struct bayes_example *ex, size_t n, size_t *order,
+                      uint64_t seed)
 {
-    /* Redis hands the examples out in its hash's order, which depends on
-     * the order of the learns. */
-    qsort(ex, n, sizeof(*ex), by_key);
     memset(w, 0, BAYES_NGRAM_WEIGHTS * sizeof(*w));
     for (size_t i = 0; i < n; i++)
         order[i] = i;
-    uint64_t seed = 0x9E3779B97F4A7C15ULL;       /* fixed: the same examples, the same model */
     for (unsigned e = 0; e < BAYES_NGRAM_EPOCHS; e++) {
         for (size_t i = n; i > 1; i--) {
             size_t j = (size_t)(next_rand(&seed) % i), t = order[i - 1];
@@ -153,6 +152,25 @@ void bayes_ngram_train(float *w, struct bayes_example *ex, size_t n, size_t *ord
             for (size_t k = 0; k < x->n; k++)
                 w[x->f[k]] += g;
         }
+    }
+}
+
+void bayes_ngram_train(float *w, float *scratch, struct bayes_example *ex, size_t n,
+                       size_t *order)
+{
+    /* Redis hands the examples out in its hash's order, which depends on
+     * the order of the learns. */
+    qsort(ex, n, sizeof(*ex), by_key);
+    /* With a learning rate this high a model leans on the examples it saw
+     * last, so one shuffle's model differs from the next one's by several
+     * missed spam in ten; the mean of BAYES_NGRAM_MODELS of them, each
+     * from its own fixed seed, does not (docs/bayes.md, "bagging"). */
+    memset(w, 0, BAYES_NGRAM_WEIGHTS * sizeof(*w));
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+    for (unsigned m = 0; m < BAYES_NGRAM_MODELS; m++) {
+        train_one(scratch, ex, n, order, seed + 0x1234567ULL * m);
+        for (size_t i = 0; i < BAYES_NGRAM_WEIGHTS; i++)
+            w[i] += scratch[i] / BAYES_NGRAM_MODELS;
     }
 }
 

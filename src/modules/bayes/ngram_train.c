@@ -169,9 +169,11 @@ static void train_and_write(struct bayes_ngram *ng)
         s->ex[i].f = s->f + (uintptr_t)s->ex[i].f;
     ev_tstamp t0 = ev_time();
     float *w = malloc(BAYES_NGRAM_WEIGHTS * sizeof(float));
-    if (w == NULL)
+    float *scratch = malloc(BAYES_NGRAM_WEIGHTS * sizeof(float));
+    if (w == NULL || scratch == NULL)
         panic("bayes: out of memory");
-    bayes_ngram_train(w, s->ex, s->n, order);
+    bayes_ngram_train(w, scratch, s->ex, s->n, order);
+    free(scratch);
     free(order);
     char *blob = bayes_ngram_model_serialize(w, ng->target);
     free(w);
