@@ -55,9 +55,10 @@ static void encode_line(struct buf *b, const char *line)
         buf_putc(&d, arg[0]);
         put_pairs(&d, arg + 2);
         break;
-    case 'C': {                  /* "C host 4 1.2.3.4" */
+    case 'C': {                  /* "C host 4 1.2.3.4"; a bare "C": no payload at all */
         char host[64], fam, addr[64];
-        sscanf(arg, "%63s %c %63s", host, &fam, addr);
+        if (sscanf(arg, "%63s %c %63s", host, &fam, addr) != 3)
+            break;
         buf_append(&d, host, strlen(host) + 1);
         buf_putc(&d, fam);
         buf_append(&d, "\x00\x19", 2);
