@@ -2,9 +2,10 @@
  * headers: heuristics on the top-level header block that do not need the
  * address lists (see addresses.c for From/To/Reply-To): Date, Message-ID,
  * Subject, needless or missing RFC 2047 encoding, MIME-Version, repeated
- * unique headers, Received counts, mailing-list markers, X-Priority and
- * forged Outlook mailers.  Names and default scores follow Rspamd 3.4 (spec
- * §11, rules/misc.lua, mid.lua, headers_checks.lua, regexp/headers.lua).
+ * unique headers, Received counts, mailing-list markers and X-Priority
+ * (forged mailers are in mua.c).  Names and default scores follow Rspamd
+ * 3.4 (spec §11, rules/misc.lua, mid.lua, headers_checks.lua,
+ * regexp/headers.lua).
  *
  * Owns nothing beyond its configuration context.  Reads the parsed message
  * only (task->msg); without one it inserts nothing.  Refuses out-of-range
@@ -21,6 +22,7 @@
 #include "core/symbols.h"
 #include "core/task.h"
 #include "mime/message.h"
+#include "modules/addr_compat.h"
 #include "modules/heur.h"
 #include "modules/module.h"
 
@@ -45,11 +47,17 @@ static const struct symbol_def headers_symbols[] = {
     {"MID_CONTAINS_FROM", 1.0, MID, "Message-ID contains the From address", 0},
     {"MID_RHS_MATCH_FROM", 0.0, MID, "Message-ID domain equals the From domain", 0},
     {"MID_RHS_MATCH_FROMTLD", 0.0, MID, "Message-ID domain matches the From registrable domain", 0},
-    {"MISSING_SUBJECT", 2.0, H, "Subject header is missing or empty", 0},
+    {"MID_BARE_IP", 2.0, MID, "Message-ID RHS is a bare IP address", 0},
+    {"MID_CONTAINS_TO", 1.0, MID, "Message-ID contains the To address", 0},
+    {"MID_RHS_MATCH_TO", 1.0, MID, "Message-ID domain equals the To domain", 0},
+    {"MISSING_SUBJECT", 2.0, H, "Subject header is missing", 0},
+    {"EMPTY_SUBJECT", 1.0, H, "Subject header is empty", 0},
     {"SUBJ_ALL_CAPS", 3.0, "subject", "Subject is entirely in capital letters", 0},
     {"LONG_SUBJ", 3.0, "subject", "Subject is too long", 0},
     {"SUBJECT_ENDS_QUESTION", 1.0, H, "Subject of a non-reply ends with a question mark", 0},
     {"SUBJECT_ENDS_EXCLAIM", 0.0, H, "Subject ends with an exclamation mark", 0},
+    {"SUBJECT_HAS_EXCLAIM", 0.0, H, "Subject contains an exclamation mark, not at the end", 0},
+    {"SUBJECT_HAS_CURRENCY", 1.0, H, "Subject contains a currency symbol", 0},
     {"FAKE_REPLY", 1.0, H, "Subject starts with Re: but there is no In-Reply-To or References", 0},
     {"SUBJECT_NEEDS_ENCODING", 1.0, H, "Subject has raw 8-bit or control characters", 0},
     {"FROM_NEEDS_ENCODING", 1.0, H, "From has raw 8-bit or control characters", 0},
@@ -64,6 +72,7 @@ static const struct symbol_def headers_symbols[] = {
     {"REPLYTO_EXCESS_QP", 1.2, "excessqp", "Reply-To is QP-encoded but needs no encoding", 0},
     {"MISSING_MIME_VERSION", 2.0, H, "MIME message without MIME-Version", 0},
     {"MV_CASE", 0.5, H, "Mime-Version spelt with unusual case", 0},
+    {"CT_EXTRA_SEMI", 1.0, H, "Content-Type ends with a semicolon", 0},
     {"MULTIPLE_UNIQUE_HEADERS", 7.0, H, "A header that must be unique is repeated (options: names)", 0},
     {"BROKEN_HEADERS", 10.0, H, "Header block structure is broken", 0},
     {"RCVD_COUNT_ZERO", 0.0, H, "No Received headers", 0},
@@ -83,8 +92,6 @@ static const struct symbol_def headers_symbols[] = {
     {"HAS_X_PRIO_THREE", 0.0, H, "X-Priority 3-4", 0},
     {"HAS_X_PRIO_FIVE", 0.0, H, "X-Priority 5 or more", 0},
     {"XM_UA_NO_VERSION", 0.01, "experimental", "X-Mailer/User-Agent has no version", 0},
-    {"FORGED_MUA_OUTLOOK", 3.0, "mua", "Claims Outlook but the Message-ID does not match", 0},
-    {"FORGED_OUTLOOK_HTML", 5.0, H, "Claims Outlook but has only an HTML part", 0},
 };
 
 #undef H
@@ -179,6 +186,69 @@ static void check_mid_from(struct task *task, const struct message *msg, const c
         task_insert(task, "MID_RHS_MATCH_FROMTLD", 1.0, NULL);
 }
 
+/* mid.lua's "@%d+%.%d+%.%d+%.%d+>$": a dotted quad after the last '@'
+ * and a closing '>'. */
+static bool mid_bare_ip(const char *v, size_t n)
+{
+    if (n == 0 || v[n - 1] != '>')
+        return false;
+    const char *at = memrchr(v, '@', n - 1);
+    if (at == NULL)
+        return false;
+    const char *q = at + 1, *end = v + n - 1;
+    for (int k = 0; k < 4; k++) {
+        const char *start = q;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+        if (q == start || (k < 3 && (q == end || *q++ != '.')))
+            return false;
+    }
+    return q == end;
+}
+
+/* mid.lua's "@([^>]+)>?$": the text after the first '@' from which only
+ * a final '>' is missing from [^>]+.  NULL when there is none. */
+static const char *mid_rhs_lua(const char *v, size_t n, size_t *len_r)
+{
+    size_t body = n > 0 && v[n - 1] == '>' ? n - 1 : n;
+    for (size_t i = 0; i < body; i++) {
+        if (v[i] != '@')
+            continue;
+        if (i + 1 < body && memchr(v + i + 1, '>', body - i - 1) == NULL) {
+            *len_r = body - i - 1;
+            return v + i + 1;
+        }
+    }
+    return NULL;
+}
+
+/* mid.lua: a Message-ID made on the recipient's side (its domain, or the
+ * recipient's address inside it) on mail that claims to come from
+ * elsewhere; skipped when From and To share the domain.  Recipients and
+ * sender as Rspamd's Lua sees them (addr_compat.h): the first To/Cc/Bcc
+ * address after its plus-alias rewriting, and the first From address. */
+static void check_mid_to(struct task *task, const struct message *msg, const char *mid, size_t len)
+{
+    static const char *const rcpt_names[] = {"To", "Cc", "Bcc", NULL};
+    static const char *const from_names[] = {"From", NULL};
+    struct compat_addrlist rcpts, from;
+
+    addr_compat_headers(task->arena, msg, rcpt_names, &rcpts);
+    size_t first = addr_compat_dealias(task->arena, &rcpts);
+    if (first >= rcpts.n || rcpts.a[first].domain_len == 0)
+        return;
+    const struct compat_addr *to = &rcpts.a[first];
+    addr_compat_headers(task->arena, msg, from_names, &from);
+    if (from.n > 0 && from.a[0].domain_len > 0 && strcasecmp(from.a[0].domain, to->domain) == 0)
+        return;
+    size_t md_len = 0;
+    const char *md = mid_rhs_lua(mid, len, &md_len);
+    if (str_isearch(mid, len, to->addr, to->addr_len) >= 0)
+        task_insert(task, "MID_CONTAINS_TO", 1.0, NULL);
+    else if (md != NULL && str_ieq(md, md_len, to->domain, to->domain_len))
+        task_insert(task, "MID_RHS_MATCH_TO", 1.0, NULL);
+}
+
 static void check_mid(struct task *task, const struct message *msg)
 {
     const struct mime_header *h = message_header(msg, "Message-ID");
@@ -210,6 +280,13 @@ static void check_mid(struct task *task, const struct message *msg)
             task_insert(task, "MID_RHS_NOT_FQDN", 1.0, NULL);
     }
     check_mid_from(task, msg, p, len, rhs, rhs_len);
+
+    /* mid.lua works on the decoded value. */
+    size_t dlen;
+    const char *dmid = heur_rspamd_text(task->arena, h, &dlen);
+    if (mid_bare_ip(dmid, dlen))
+        task_insert(task, "MID_BARE_IP", 1.0, NULL);
+    check_mid_to(task, msg, dmid, dlen);
 }
 
 /* ---- Subject ---- */
@@ -298,8 +375,6 @@ static void check_subject_text(struct task *task, const struct headers_ctx *ctx,
                     message_header(msg, "References") != NULL;
     if (len > 0 && subj[len - 1] == '?' && !reply && !threaded)
         task_insert(task, "SUBJECT_ENDS_QUESTION", 1.0, NULL);
-    if (len > 0 && subj[len - 1] == '!')
-        task_insert(task, "SUBJECT_ENDS_EXCLAIM", 1.0, NULL);
     const char *s = subj;
     while (*s == ' ' || *s == '\t')
         s++;
@@ -307,14 +382,76 @@ static void check_subject_text(struct task *task, const struct headers_ctx *ctx,
         task_insert(task, "FAKE_REPLY", 1.0, NULL);
 }
 
+/* Unicode general category Sc (Unicode 14), which Rspamd's \p{Sc} matches. */
+static const uint32_t currency_ranges[][2] = {
+    {0x24, 0x24},       {0xa2, 0xa5},       {0x58f, 0x58f},     {0x60b, 0x60b},
+    {0x7fe, 0x7ff},     {0x9f2, 0x9f3},     {0x9fb, 0x9fb},     {0xaf1, 0xaf1},
+    {0xbf9, 0xbf9},     {0xe3f, 0xe3f},     {0x17db, 0x17db},   {0x20a0, 0x20c0},
+    {0xa838, 0xa838},   {0xfdfc, 0xfdfc},   {0xfe69, 0xfe69},   {0xff04, 0xff04},
+    {0xffe0, 0xffe1},   {0xffe5, 0xffe6},   {0x11fdd, 0x11fe0}, {0x1e2ff, 0x1e2ff},
+    {0x1ecb0, 0x1ecb0},
+};
+
+static bool has_currency(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        i += heur_utf8_next(v + i, n - i, &cp);
+        for (size_t k = 0; k < sizeof(currency_ranges) / sizeof(currency_ranges[0]); k++)
+            if (cp >= currency_ranges[k][0] && cp <= currency_ranges[k][1])
+                return true;
+    }
+    return false;
+}
+
+/* Subject=/!\s*$/H */
+static bool ends_exclaim(const char *v, size_t n)
+{
+    while (n > 0 && (v[n - 1] == ' ' || (v[n - 1] >= '\t' && v[n - 1] <= '\r')))
+        n--;
+    return n > 0 && v[n - 1] == '!';
+}
+
+/* Rspamd's SUBJECT_HAS_CURRENCY (Subject=/\p{Sc}/Hu), SUBJECT_ENDS_EXCLAIM
+ * and SUBJECT_HAS_EXCLAIM (a '!' but not at the end): each regexp may
+ * match any of the Subject headers. */
+static void check_subject_marks(struct task *task, const struct message *msg)
+{
+    bool currency = false, exclaim = false, ends = false;
+    for (const struct mime_header *h = msg->headers; h != NULL; h = h->next) {
+        if (strcasecmp(h->name, "Subject") != 0)
+            continue;
+        size_t n;
+        const char *v = heur_rspamd_text(task->arena, h, &n);
+        currency = currency || has_currency(v, n);
+        exclaim = exclaim || memchr(v, '!', n) != NULL;
+        ends = ends || ends_exclaim(v, n);
+    }
+    if (currency)
+        task_insert(task, "SUBJECT_HAS_CURRENCY", 1.0, NULL);
+    if (ends)
+        task_insert(task, "SUBJECT_ENDS_EXCLAIM", 1.0, NULL);
+    else if (exclaim)
+        task_insert(task, "SUBJECT_HAS_EXCLAIM", 1.0, NULL);
+}
+
+/* MISSING_SUBJECT when there is no Subject header, EMPTY_SUBJECT when the
+ * first one decodes to nothing (Rspamd strips the leading white space, so
+ * "Subject:   " is empty too). */
 static void check_subject(struct task *task, const struct headers_ctx *ctx, const struct message *msg)
 {
     const char *subj = hdr_decoded(msg, "Subject");
-    if (subj == NULL || heur_is_blank(subj, strlen(subj))) {
+    if (message_header(msg, "Subject") == NULL) {
         task_insert(task, "MISSING_SUBJECT", 1.0, NULL);
         return;
     }
-    check_subject_text(task, ctx, msg, subj);
+    check_subject_marks(task, msg);
+    if (subj == NULL || subj[0] == '\0') {
+        task_insert(task, "EMPTY_SUBJECT", 1.0, NULL);
+        return;
+    }
+    if (!heur_is_blank(subj, strlen(subj)))
+        check_subject_text(task, ctx, msg, subj);
 }
 
 /* ---- RFC 2047: needless or missing encoding ---- */
@@ -394,6 +531,22 @@ static void check_mime_version(struct task *task, const struct message *msg)
     if (message_header(msg, "Content-Type") != NULL ||
         message_header(msg, "Content-Transfer-Encoding") != NULL)
         task_insert(task, "MISSING_MIME_VERSION", 1.0, NULL);
+}
+
+/* Content-Type=/;$/X: a parameter list that ends in ';' (Rspamd matches
+ * the raw value, unfolded). */
+static void check_ct_extra_semi(struct task *task, const struct message *msg)
+{
+    for (const struct mime_header *h = msg->headers; h != NULL; h = h->next) {
+        if (strcasecmp(h->name, "Content-Type") != 0)
+            continue;
+        size_t n;
+        const char *v = heur_rspamd_raw(task->arena, h->value, h->value_len, &n);
+        if (n > 0 && v[n - 1] == ';') {
+            task_insert(task, "CT_EXTRA_SEMI", 1.0, NULL);
+            return;
+        }
+    }
 }
 
 static const char *const unique_headers[] = {
@@ -551,103 +704,6 @@ static void check_mailer_version(struct task *task, const struct message *msg)
         task_insert(task, "XM_UA_NO_VERSION", 1.0, NULL);
 }
 
-/* ---- forged Outlook ---- */
-
-static bool run_of(const char *p, size_t n, const char *set)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] == '\0' || strchr(set, p[i]) == NULL)
-            return false;
-    return true;
-}
-
-/* The Message-ID without <> and surrounding space: *p_r and *len_r the whole,
- * *local_len_r the part before the last '@'.  Not NUL-terminated. */
-static bool mid_local(const struct message *msg, const char **p_r, size_t *len_r,
-                      size_t *local_len_r)
-{
-    const struct mime_header *h = message_header(msg, "Message-ID");
-    if (h == NULL)
-        return false;
-    const char *p = h->value;
-    size_t len = h->value_len;
-    trim_view(&p, &len);
-    if (len > 0 && p[0] == '<') {
-        p++;
-        len--;
-    }
-    if (len > 0 && p[len - 1] == '>')
-        len--;
-    const char *at = NULL;
-    for (size_t i = 0; i < len; i++)
-        if (p[i] == '@')
-            at = p + i;
-    if (at == NULL)
-        return false;
-    *p_r = p;
-    *len_r = len;
-    *local_len_r = (size_t)(at - p);
-    return true;
-}
-
-#define LHEX "0123456789abcdef"
-#define UHEX "0123456789ABCDEF"
-
-/* Outlook Express / Exchange: 8 or 12 hex, $, 8 hex, $, 8 hex. */
-static bool mid_is_oe(const char *l, size_t n)
-{
-    size_t h = n == 8 + 18 ? 8 : n == 12 + 18 ? 12 : 0;
-    return h != 0 && run_of(l, h, LHEX) && l[h] == '$' && run_of(l + h + 1, 8, LHEX) &&
-           l[h + 9] == '$' && run_of(l + h + 10, 8, LHEX);
-}
-
-static bool mid_unusable(const struct message *msg, const char *l, size_t n)
-{
-    if (n > 8 && strncmp(l, "mailman.", 8) == 0)
-        return true;
-    for (const struct mime_header *h = msg->headers; h != NULL; h = h->next) {
-        if (strcasecmp(h->name, "Received") != 0 || h->decoded == NULL)
-            continue;
-        if (strstr(h->decoded, "/CWT/DCE)") != NULL || strstr(h->decoded, "iPlanet Messaging Server"))
-            return true;
-    }
-    const char *lu = hdr_decoded(msg, "List-Unsubscribe");
-    return lu != NULL && (strstr(lu, "<mailto:leave-") != NULL || strstr(lu, "-unsubscribe@") != NULL);
-}
-
-static void check_forged_outlook(struct task *task, const struct message *msg)
-{
-    const char *xm = hdr_decoded(msg, "X-Mailer");
-    if (xm == NULL || strncmp(xm, "Microsoft Outlook", 17) != 0)
-        return;
-    if (msg->ntext_parts == 1 && msg->text_parts[0].html)
-        task_insert(task, "FORGED_OUTLOOK_HTML", 1.0, NULL);
-
-    bool oe = strncmp(xm, "Microsoft Outlook Express ", 26) == 0 && xm[26] >= '4' &&
-              xm[26] <= '6' && xm[27] == '.';
-    bool od = strncmp(xm, "Microsoft Outlook 8.", 20) == 0 ||
-              strncmp(xm, "Microsoft Outlook CWS, Build 9.", 31) == 0 ||
-              strncmp(xm, "Microsoft Outlook, Build 10.", 28) == 0;
-    if (!(oe || od) || strcmp(xm, "Microsoft Outlook, Build 10.0.3416") == 0 ||
-        strcmp(xm, "Microsoft Outlook Express 6.00.3790.3959") == 0)
-        return;
-    const char *l;
-    size_t n, all;
-    if (!mid_local(msg, &l, &all, &n)) {
-        task_insert(task, "FORGED_MUA_OUTLOOK", 1.0, NULL);
-        return;
-    }
-    if ((n == 32 && run_of(l, n, UHEX)) || mid_is_oe(l, n) || mid_unusable(msg, l, n))
-        return;
-    if (oe) {
-        if (n == 27 && str_ieq(l + n + 1, all - n - 1, "hotmail.com", 11))
-            return;
-    } else if ((n >= 3 && strncmp(l, "!~!", 3) == 0) || (n >= 36 && n <= 40 && run_of(l, n, UHEX))) {
-        return;
-    }
-    task_insert(task, "FORGED_MUA_OUTLOOK", 1.0, NULL);
-}
-
 /* ---- module ---- */
 
 static int headers_configure(const struct conf_obj *section, struct module_env *env, void **ctx_r,
@@ -686,6 +742,7 @@ static int headers_scan(struct task *task, void *vctx)
     check_subject(task, ctx, msg);
     check_encodings(task, msg);
     check_mime_version(task, msg);
+    check_ct_extra_semi(task, msg);
     check_unique(task, msg);
     if ((msg->header_block_broken && msg->body_len > 0) || spaced_duplicate(msg))
         task_insert(task, "BROKEN_HEADERS", 1.0, NULL);
@@ -693,7 +750,6 @@ static int headers_scan(struct task *task, void *vctx)
     check_lists(task, msg);
     check_priority(task, msg);
     check_mailer_version(task, msg);
-    check_forged_outlook(task, msg);
     return 0;
 }
 

@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "core/arena.h"
+#include "mime/message.h"
 
 static const psl_ctx_t *heur_psl;
 static bool heur_psl_tried;
@@ -218,4 +219,87 @@ const char *heur_esld(const char *domain)
         return domain;
     }
     return esld_fallback(domain);
+}
+
+static char *rspamd_unfold(struct arena *arena, const char *value, size_t len, size_t *len_r)
+{
+    char *out = arena_alloc(arena, len + 1);
+    size_t n = 0;
+    bool folding = false;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = value[i];
+        if (folding && isspace((unsigned char)c))
+            continue;
+        folding = false;
+        if (c == '\r' || c == '\n') {
+            out[n++] = ' ';
+            folding = true;
+        } else if (c != '\0') {
+            out[n++] = c;
+        }
+    }
+    size_t lead = 0;
+    while (lead < n && isspace((unsigned char)out[lead]))
+        lead++;
+    out[n] = '\0';
+    *len_r = n - lead;
+    return out + lead;
+}
+
+const char *heur_rspamd_raw(struct arena *arena, const char *value, size_t len, size_t *len_r)
+{
+    return rspamd_unfold(arena, value, len, len_r);
+}
+
+/* Rspamd's rspamd_mime_header_sanity_check(): ASCII white space becomes
+ * a space, other control characters '?'. */
+static void rspamd_sanitize(char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)v[i];
+        if (c < 0x80 && !isgraph(c))
+            v[i] = isspace(c) ? ' ' : '?';
+    }
+}
+
+const char *heur_rspamd_text(struct arena *arena, const struct mime_header *h, size_t *len_r)
+{
+    for (size_t i = 0; i + 1 < h->value_len; i++) {
+        if (h->value[i] == '=' && h->value[i + 1] == '?') {
+            const char *d = h->decoded != NULL ? h->decoded : "";
+            size_t n = strlen(d);
+            char *copy = arena_strndup(arena, d, n);
+            rspamd_sanitize(copy, n);
+            *len_r = n;
+            return copy;
+        }
+    }
+    /* Nothing to decode.  Raw 8-bit text that is not UTF-8 Rspamd does not
+     * convert: each bad byte becomes U+FFFD. */
+    size_t n;
+    char *v = rspamd_unfold(arena, h->value, h->value_len, &n);
+    if (!heur_has_8bit(v, n)) {
+        rspamd_sanitize(v, n);
+        *len_r = n;
+        return v;
+    }
+    char *out = arena_alloc(arena, 3 * n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t step = heur_utf8_next(v + i, n - i, &cp);
+        if (cp == 0xfffd && step == 1) {
+            memcpy(out + k, "\xef\xbf\xbd", 3);
+            k += 3;
+        } else {
+            memcpy(out + k, v + i, step);
+            k += step;
+        }
+        i += step;
+    }
+    out[k] = '\0';
+    rspamd_sanitize(out, k);
+    *len_r = k;
+    return out;
 }

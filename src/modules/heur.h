@@ -14,6 +14,7 @@
 
 struct arena;
 struct conf_obj;
+struct mime_header;
 
 /* Reads `enabled` (default true).  -1 with *error_r on a wrong type. */
 int heur_conf_enabled(const struct conf_obj *section, bool *enabled_r, const char **error_r);
@@ -43,5 +44,17 @@ void heur_psl_init(void);
 /* Registrable domain (eSLD) of a lower-case domain: a pointer into `domain`,
  * or `domain` itself when unknown. */
 const char *heur_esld(const char *domain);
+
+/* A header value the way Rspamd 3.4 stores it for its regexp rules: each
+ * line break, with the white space after it, becomes one space; NULs are
+ * dropped; leading white space goes.  Raw (/X) rules match this text.
+ * Returns a NUL-terminated arena copy; *len_r its length. */
+const char *heur_rspamd_raw(struct arena *arena, const char *value, size_t len, size_t *len_r);
+/* What Rspamd's decoded (/H, {header}) rules see: with an encoded-word,
+ * the parser's decoded value; otherwise heur_rspamd_raw(), where a byte
+ * that is not UTF-8 reads as U+FFFD (Rspamd guesses no charset for raw
+ * 8-bit header text).  Either way ASCII controls then read as ' ' (white
+ * space) or '?', as Rspamd's sanity check leaves them.  Arena copy. */
+const char *heur_rspamd_text(struct arena *arena, const struct mime_header *h, size_t *len_r);
 
 #endif

@@ -10,6 +10,8 @@
 extern const struct module module_gtube;
 extern const struct module module_headers;
 extern const struct module module_addresses;
+extern const struct module module_mua;
+extern const struct module module_body;
 extern const struct module module_mime_types;
 extern const struct module module_urls;
 extern const struct module module_milter_headers;
@@ -27,6 +29,8 @@ const struct module *const modules_registry[] = {
     &module_gtube,
     &module_headers,
     &module_addresses,
+    &module_mua,             /* after headers: reads MAILLIST for FORGED_MUA_MAILLIST */
+    &module_body,
     &module_mime_types,
     &module_urls,
     &module_bayes,

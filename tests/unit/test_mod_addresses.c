@@ -1,6 +1,8 @@
 /* Table-driven tests of the addresses module (src/modules/addresses.c). */
 #include "test_mod_harness.c"
 
+#include <stdlib.h>
+
 extern const struct module module_addresses;
 
 #define DATE "Date: Mon, 02 Mar 2020 10:00:00 +0000\n"
@@ -105,6 +107,54 @@ static const struct mod_case cases[] = {
             "Received: from mx by list.example for <bob@example.org>; Mon, 02 Mar 2020 10:00:00 +0000\n"
             "From: alice@example.com\nTo: bob@example.org\n" REST,
      .not_want = {"PREVIOUSLY_DELIVERED"}},
+    {.name = "valid from",
+     .eml = "From: \"Alice\" <alice@example.com>\nTo: bob@example.org\n" REST,
+     .not_want = {"FROM_INVALID", "INVALID_FROM_8BIT"}},
+    {.name = "two at signs",
+     .eml = "From: ndtuft@uksyz@example.com\nTo: bob@example.org\n" REST,
+     .want = {"FROM_INVALID"},
+     .not_want = {"INVALID_FROM_8BIT"}},
+    {.name = "quoted display name glued to a domain",
+     .eml = "From: \"sales@example.net\"@example.com\nTo: bob@example.org\n" REST,
+     .want = {"FROM_INVALID"}},
+    {.name = "address literal that is no address",
+     .eml = "From: zvf@[1086695621], [ufa]@example.com\nTo: bob@example.org\n" REST,
+     .want = {"FROM_INVALID"}},
+    {.name = "address literal",
+     .eml = "From: root@[192.0.2.1]\nTo: bob@example.org\n" REST,
+     .not_want = {"FROM_INVALID"}},
+    {.name = "raw latin-1 local part",
+     .eml = "From: \xb4O\xb1\xe1@example.com\nTo: bob@example.org\n" REST,
+     .want = {"FROM_INVALID", "INVALID_FROM_8BIT"}},
+    {.name = "utf-8 local part is valid (RFC 6531)",
+     .eml = "From: j\xc3\xb6rg@example.com\nTo: bob@example.org\n" REST,
+     .not_want = {"FROM_INVALID", "INVALID_FROM_8BIT"}},
+    {.name = "empty from",
+     .eml = "From:\nTo: bob@example.org\n" REST,
+     .not_want = {"FROM_INVALID", "INVALID_FROM_8BIT"}},
+    {.name = "from without an address",
+     .eml = "From: Alice Smith\nTo: bob@example.org\n" REST,
+     .want = {"FROM_INVALID"}},
+    {.name = "generated recipients",
+     .eml = "From: alice@example.com\nTo: jmfa@example.org, jmfb@example.org, jmfc@example.org,\n"
+            "\tann@example.net, bob@example.net, cy@example.net, dee@example.net\n" REST,
+     .want = {"SUSPICIOUS_RECIPS"}},
+    {.name = "varied recipients",
+     .eml = "From: alice@example.com\nTo: ann@example.org, bobby@example.org, carol@example.org,\n"
+            "\tdan@example.net, eve.x@example.net, frank@example.net, gina@example.net\n" REST,
+     .not_want = {"SUSPICIOUS_RECIPS"}},
+    {.name = "six recipients are too few",
+     .eml = "From: alice@example.com\nTo: jmfa@example.org, jmfb@example.org, jmfc@example.org,\n"
+            "\tjmfd@example.org, jmfe@example.org, jmff@example.org\n" REST,
+     .not_want = {"SUSPICIOUS_RECIPS"}},
+    {.name = "a plus tag doubles the list (Rspamd's alias prefilter)",
+     .eml = "From: alice@example.com\nTo: anna+x@a.example, bobby@b.example\n"
+            "Cc: carol@c.example, dan@d.example\n" REST,
+     .want = {"SUSPICIOUS_RECIPS"}},
+    {.name = "the same four without a tag",
+     .eml = "From: alice@example.com\nTo: anna@a.example, bobby@b.example\n"
+            "Cc: carol@c.example, dan@d.example\n" REST,
+     .not_want = {"SUSPICIOUS_RECIPS"}},
     {.name = "previously delivered",
      .eml = "Received: from mx by list.example for <bob@example.org>; Mon, 02 Mar 2020 10:00:00 +0000\n"
             "From: alice@example.com\nTo: bob@example.org\n" REST,
@@ -118,11 +168,42 @@ static void test_cases(void **state)
         mod_check(&module_addresses, NULL, &cases[i]);
 }
 
+/* Thousands of recipients, and hostile nesting of quotes, comments and
+ * brackets: Rspamd's reader keeps to the bytes it is given. */
+static void test_hostile_lists(void **state)
+{
+    (void)state;
+    static const char *const units[] = {"jm@example.org, ", "\"a,b\" <x@y>, ", "((((",
+                                        "\\\"<@", "<<@>>,,", "@@[1.2.3.4:x]\t", "\xff\xfe@"};
+    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+        size_t cap = 300000, n = 0, ul = strlen(units[u]);
+        char *eml = malloc(cap);
+        assert_non_null(eml);
+        memcpy(eml, "From: ", 6);
+        n = 6;
+        while (n + ul < cap / 2) {
+            memcpy(eml + n, units[u], ul);
+            n += ul;
+        }
+        memcpy(eml + n, "\nTo: ", 5);
+        n += 5;
+        while (n + ul < cap - 200) {
+            memcpy(eml + n, units[u], ul);
+            n += ul;
+        }
+        snprintf(eml + n, cap - n, "\n%s", REST);
+        struct mod_case c = {.name = "hostile list", .eml = eml};
+        mod_check(&module_addresses, NULL, &c);
+        free(eml);
+    }
+}
+
 int main(void)
 {
     mime_global_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_hostile_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,56 @@
+#ifndef WINNOW_MODULES_ADDR_COMPAT_H
+#define WINNOW_MODULES_ADDR_COMPAT_H
+/*
+ * Address headers read the way Rspamd 3.4 reads them
+ * (rspamd_email_address_from_mime() and its RFC 5321 path grammar), for the
+ * rules whose result hangs on Rspamd's quirks: which token counts as the
+ * address, when an address is "valid", what its domain is when it is not.
+ * The message parser's own lists (struct mime_addrlist, GMime) stay the
+ * reference for everything else.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+struct arena;
+struct message;
+
+struct compat_addr {
+    const char *addr;            /* NUL-terminated; "" for an empty element */
+    size_t addr_len;
+    const char *user;            /* local part (unquoted); "" when none */
+    const char *domain;          /* as written, NUL-terminated; "" when none */
+    size_t domain_len;
+    bool valid;                  /* an RFC 5321 path (Rspamd's "valid" flag) */
+    bool has_8bit;               /* not valid, and 8-bit bytes in the token */
+};
+
+struct compat_addrlist {
+    struct compat_addr *a;
+    size_t n, cap;
+};
+
+/* At most this many addresses are kept per list (further ones are dropped). */
+#define ADDR_COMPAT_MAX 1024
+
+/* Appends the addresses of one raw header value (unfolded as Rspamd does
+ * before reading it) to *list.  Never fails; hostile input yields invalid
+ * or empty elements, as in Rspamd. */
+void addr_compat_parse(struct arena *arena, const char *value, size_t len,
+                       struct compat_addrlist *list);
+
+/* All addresses of the top-level headers whose names are in names
+ * (NULL-terminated), in document order: {"From", NULL} gives Rspamd's
+ * get_from('mime'), {"To", "Cc", "Bcc", NULL} its get_recipients('mime'). */
+void addr_compat_headers(struct arena *arena, const struct message *msg,
+                         const char *const *names, struct compat_addrlist *list);
+
+/* Rspamd's EMAIL_PLUS_ALIASES prefilter (rules/misc.lua) on a recipient
+ * list: when an address carries a "+tag" (or is a dotted gmail.com one),
+ * a copy of the whole list with tags and gmail dots removed (and
+ * googlemail.com made gmail.com) is appended, the way Rspamd's
+ * set_recipients(..., 'alias') appends it.  Rspamd's C functions see both
+ * halves; its Lua rules see only the copy.  Returns the index where the
+ * Lua view starts: 0 when nothing was rewritten. */
+size_t addr_compat_dealias(struct arena *arena, struct compat_addrlist *list);
+
+#endif
