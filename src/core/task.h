@@ -139,6 +139,7 @@ struct task {
     const char **dkim_signatures;/* NULL-terminated header values */
     const char **urls;           /* unique host names, NULL-terminated */
     const char **emails;         /* NULL-terminated */
+    struct addr_compat_cache *addr_compat; /* modules/addr_compat.c: made on first use */
     bool is_skipped;
 
     unsigned dns_requests;       /* lookups started, against the per-task limit */

@@ -16,16 +16,11 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/task.h"
 #include "mime/message.h"
 #include "modules/heur.h"
 
 /* ---- the RFC 5321 path grammar (smtp_base.rl, smtp_address.rl) ---- */
-
-/* Ragel's `space`. */
-static bool rl_space(char c)
-{
-    return c == ' ' || (c >= '\t' && c <= '\r');
-}
 
 static bool rl_alnum(char c)
 {
@@ -267,11 +262,11 @@ static bool smtp_path(const char *p, size_t n, struct path *r)
 {
     size_t i = 0;
     memset(r, 0, sizeof(*r));
-    while (i < n && rl_space(p[i]))
+    while (i < n && heur_re_space(p[i]))
         i++;
     if (n - i >= 2 && p[i] == '<' && p[i + 1] == '>') {
         r->empty = true;
-        return i + 2 == n || rl_space(p[i + 2]);
+        return i + 2 == n || heur_re_space(p[i + 2]);
     }
     bool angled = i < n && p[i] == '<';
     if (angled)
@@ -291,7 +286,7 @@ static bool smtp_path(const char *p, size_t n, struct path *r)
             return false;
         i++;
     }
-    return i == n || rl_space(p[i]);
+    return i == n || heur_re_space(p[i]);
 }
 
 /* ---- list building ---- */
@@ -452,7 +447,7 @@ void addr_compat_parse(struct arena *arena, const char *value, size_t len,
             } else if (s[p] == ',') {
                 if (p > c && seen_at) {
                     size_t t = p - 1;
-                    while (t > c && rl_space(s[t]))
+                    while (t > c && heur_re_space(s[t]))
                         t--;
                     if (!check_and_add(arena, list, s + c, t - c + 1))
                         add_empty(arena, list);
@@ -483,7 +478,7 @@ void addr_compat_parse(struct arena *arena, const char *value, size_t len,
             p++;
             break;
         case SKIP_SPACES:
-            if (!rl_space(s[p])) {
+            if (!heur_re_space(s[p])) {
                 c = p;
                 state = IN_NAME;
             } else {
@@ -505,8 +500,11 @@ void addr_compat_parse(struct arena *arena, const char *value, size_t len,
     }
 }
 
-void addr_compat_headers(struct arena *arena, const struct message *msg,
-                         const char *const *names, struct compat_addrlist *list)
+/* All addresses of the top-level headers whose names are in names
+ * (NULL-terminated), in document order: {"From", NULL} gives Rspamd's
+ * get_from('mime'), {"To", "Cc", "Bcc", NULL} its get_recipients('mime'). */
+static void headers_parse(struct arena *arena, const struct message *msg,
+                          const char *const *names, struct compat_addrlist *list)
 {
     memset(list, 0, sizeof(*list));
     for (const struct mime_header *h = msg->headers; h != NULL; h = h->next) {
@@ -585,4 +583,40 @@ size_t addr_compat_dealias(struct arena *arena, struct compat_addrlist *list)
     for (size_t i = 0; i < n; i++)
         list_push_max(arena, list, &copy[i], 2 * ADDR_COMPAT_MAX);
     return n;
+}
+
+/* ---- the task's lists ---- */
+
+struct addr_compat_cache {
+    struct compat_addrlist from, rcpts;
+    size_t rcpts_lua_first;
+};
+
+static struct addr_compat_cache *task_cache(struct task *task)
+{
+    if (task->addr_compat != NULL)
+        return task->addr_compat;
+    static const char *const from_names[] = {"From", NULL};
+    static const char *const rcpt_names[] = {"To", "Cc", "Bcc", NULL};
+    struct addr_compat_cache *c = ARENA_NEW(task->arena, struct addr_compat_cache);
+    if (task->msg != NULL) {
+        headers_parse(task->arena, task->msg, from_names, &c->from);
+        headers_parse(task->arena, task->msg, rcpt_names, &c->rcpts);
+        c->rcpts_lua_first = addr_compat_dealias(task->arena, &c->rcpts);
+    }
+    task->addr_compat = c;
+    return c;
+}
+
+const struct compat_addrlist *addr_compat_from(struct task *task)
+{
+    return &task_cache(task)->from;
+}
+
+const struct compat_addrlist *addr_compat_rcpts(struct task *task, size_t *lua_first_r)
+{
+    struct addr_compat_cache *c = task_cache(task);
+    if (lua_first_r != NULL)
+        *lua_first_r = c->rcpts_lua_first;
+    return &c->rcpts;
 }

@@ -13,6 +13,7 @@
 
 struct arena;
 struct message;
+struct task;
 
 struct compat_addr {
     const char *addr;            /* NUL-terminated; "" for an empty element */
@@ -38,12 +39,6 @@ struct compat_addrlist {
 void addr_compat_parse(struct arena *arena, const char *value, size_t len,
                        struct compat_addrlist *list);
 
-/* All addresses of the top-level headers whose names are in names
- * (NULL-terminated), in document order: {"From", NULL} gives Rspamd's
- * get_from('mime'), {"To", "Cc", "Bcc", NULL} its get_recipients('mime'). */
-void addr_compat_headers(struct arena *arena, const struct message *msg,
-                         const char *const *names, struct compat_addrlist *list);
-
 /* Rspamd's EMAIL_PLUS_ALIASES prefilter (rules/misc.lua) on a recipient
  * list: when an address carries a "+tag" (or is a dotted gmail.com one),
  * a copy of the whole list with tags and gmail dots removed (and
@@ -52,5 +47,13 @@ void addr_compat_headers(struct arena *arena, const struct message *msg,
  * halves; its Lua rules see only the copy.  Returns the index where the
  * Lua view starts: 0 when nothing was rewritten. */
 size_t addr_compat_dealias(struct arena *arena, struct compat_addrlist *list);
+
+/* The lists the rules read, made once per task (the first module that asks
+ * reads the headers; the others get the same lists): From as
+ * get_from('mime'), and To/Cc/Bcc as get_recipients('mime') after the
+ * plus-alias prefilter (addr_compat_dealias; *lua_first_r is its return).
+ * Both empty without a parsed message. */
+const struct compat_addrlist *addr_compat_from(struct task *task);
+const struct compat_addrlist *addr_compat_rcpts(struct task *task, size_t *lua_first_r);
 
 #endif

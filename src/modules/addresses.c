@@ -212,16 +212,14 @@ static void check_from_envelope(struct task *task, const struct mime_address *fr
  * address as Rspamd's own parser reads it (addr_compat.c): not an RFC 5321
  * path, and not one with 8-bit bytes in it.  UTF-8 in a valid path is
  * fine (RFC 6531). */
-static void check_from_syntax(struct task *task, const struct message *msg)
+static void check_from_syntax(struct task *task)
 {
-    static const char *const from_names[] = {"From", NULL};
-    struct compat_addrlist l;
-    addr_compat_headers(task->arena, msg, from_names, &l);
-    if (l.n == 0)
+    const struct compat_addrlist *l = addr_compat_from(task);
+    if (l->n == 0)
         return;
-    if (!l.a[0].valid)
+    if (!l->a[0].valid)
         task_insert(task, "FROM_INVALID", 1.0, NULL);
-    if (l.a[0].has_8bit)
+    if (l->a[0].has_8bit)
         task_insert(task, "INVALID_FROM_8BIT", 1.0, NULL);
 }
 
@@ -333,7 +331,7 @@ static void check_rcpts(struct task *task, const struct message *msg)
 /* Rspamd's compare_recipients_distance(0.65): recipients sorted by domain
  * (stably: glibc's qsort merges), neighbours of equal address length
  * whose first three characters agree count as hits.  Rspamd's formula,
- * (hits * num / 2) / num >= 0.65, comes down to two hits; kept as written. */
+ * (hits * num / 2) / num >= 0.65, is hits / 2 >= 0.65: two hits. */
 #define RECIPS_MIN 7
 #define RECIPS_PREFIX 3
 
@@ -353,19 +351,18 @@ static int recip_key_cmp(const void *x, const void *y)
     return a->order < b->order ? -1 : a->order > b->order;
 }
 
-static void check_suspicious_recips(struct task *task, const struct message *msg)
+static void check_suspicious_recips(struct task *task)
 {
-    static const char *const rcpt_names[] = {"To", "Cc", "Bcc", NULL};
-    struct compat_addrlist l;
-    addr_compat_headers(task->arena, msg, rcpt_names, &l);
-    addr_compat_dealias(task->arena, &l);      /* Rspamd's prefilter doubles the list */
-    if (l.n < RECIPS_MIN)
+    /* Rspamd's C rule sees both halves of the list its plus-alias
+     * prefilter doubles (addr_compat_dealias). */
+    const struct compat_addrlist *l = addr_compat_rcpts(task, NULL);
+    if (l->n < RECIPS_MIN)
         return;
-    struct recip_key *keys = ARENA_NEW_N(task->arena, struct recip_key, l.n);
+    struct recip_key *keys = ARENA_NEW_N(task->arena, struct recip_key, l->n);
     size_t num = 0, hits = 0;
-    for (size_t i = 0; i < l.n; i++)
-        if (l.a[i].addr_len > RECIPS_PREFIX)
-            keys[num++] = (struct recip_key){&l.a[i], i};
+    for (size_t i = 0; i < l->n; i++)
+        if (l->a[i].addr_len > RECIPS_PREFIX)
+            keys[num++] = (struct recip_key){&l->a[i], i};
     if (num == 0)
         return;
     qsort(keys, num, sizeof(*keys), recip_key_cmp);
@@ -373,7 +370,7 @@ static void check_suspicious_recips(struct task *task, const struct message *msg
         if (keys[i].a->addr_len == keys[i + 1].a->addr_len &&
             strncasecmp(keys[i].a->addr, keys[i + 1].a->addr, RECIPS_PREFIX) == 0)
             hits++;
-    if (((double)hits * (double)num / 2.0) / (double)num >= 0.65)
+    if (hits >= 2)
         task_insert(task, "SUSPICIOUS_RECIPS", 1.0, NULL);
 }
 
@@ -541,9 +538,9 @@ static int addresses_scan(struct task *task, void *ctx)
     if (msg == NULL)
         return 0;
     check_from(task, msg);
-    check_from_syntax(task, msg);
+    check_from_syntax(task);
     check_rcpts(task, msg);
-    check_suspicious_recips(task, msg);
+    check_suspicious_recips(task);
     check_replyto(task, msg);
     check_mdn(task, msg);
     check_previously_delivered(task, msg);

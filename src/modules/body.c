@@ -68,17 +68,11 @@ static char *strip_newlines(struct arena *arena, const char *p, size_t n, bool h
 
 /* ---- INTRODUCTION ---- */
 
-/* \w without UCP. */
-static bool word_char(char c)
-{
-    return (c >= '0' && c <= '9') || c == '_' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
-}
-
 /* Case-insensitive literal at v[i], with \b before it. */
 static bool word_at(const char *v, size_t n, size_t i, const char *lit)
 {
     size_t l = strlen(lit);
-    return n - i >= l && strncasecmp(v + i, lit, l) == 0 && (i == 0 || !word_char(v[i - 1]));
+    return n - i >= l && strncasecmp(v + i, lit, l) == 0 && (i == 0 || !heur_re_word(v[i - 1]));
 }
 
 /* (?:mr|mrs|ms|miss|master|sir|prof(?:essor)?|d(?:octo)?r|rev(?:erend)?)
@@ -91,7 +85,7 @@ static bool title_at(const char *v, size_t n, size_t i)
         size_t l = strlen(titles[t]);
         if (n - i < l || strncasecmp(v + i, titles[t], l) != 0)
             continue;
-        if (i + l == n || v[i + l] == '.' || !word_char(v[i + l]))
+        if (i + l == n || v[i + l] == '.' || !heur_re_word(v[i + l]))
             return true;
     }
     return false;
@@ -104,13 +98,13 @@ static bool introduction(const char *v, size_t n)
         char c = (char)(v[i] | 0x20);
         if (c != 'm' && c != 'i' && c != 't')
             continue;
-        if (word_at(v, n, i, "my name is") && (i + 10 == n || !word_char(v[i + 10])))
+        if (word_at(v, n, i, "my name is") && (i + 10 == n || !heur_re_word(v[i + 10])))
             return true;
         size_t l = word_at(v, n, i, "i am") ? 4 : word_at(v, n, i, "this is") ? 7 : 0;
         if (l == 0)
             continue;
         size_t j = i + l, s = j;
-        while (j < n && (v[j] == ' ' || (v[j] >= '\t' && v[j] <= '\r')))
+        while (j < n && heur_re_space(v[j]))
             j++;
         if (j > s && title_at(v, n, j))
             return true;

@@ -227,19 +227,16 @@ static const char *mid_rhs_lua(const char *v, size_t n, size_t *len_r)
  * elsewhere; skipped when From and To share the domain.  Recipients and
  * sender as Rspamd's Lua sees them (addr_compat.h): the first To/Cc/Bcc
  * address after its plus-alias rewriting, and the first From address. */
-static void check_mid_to(struct task *task, const struct message *msg, const char *mid, size_t len)
+static void check_mid_to(struct task *task, const char *mid, size_t len)
 {
-    static const char *const rcpt_names[] = {"To", "Cc", "Bcc", NULL};
-    static const char *const from_names[] = {"From", NULL};
-    struct compat_addrlist rcpts, from;
-
-    addr_compat_headers(task->arena, msg, rcpt_names, &rcpts);
-    size_t first = addr_compat_dealias(task->arena, &rcpts);
-    if (first >= rcpts.n || rcpts.a[first].domain_len == 0)
+    size_t first;
+    const struct compat_addrlist *rcpts = addr_compat_rcpts(task, &first);
+    if (first >= rcpts->n || rcpts->a[first].domain_len == 0)
         return;
-    const struct compat_addr *to = &rcpts.a[first];
-    addr_compat_headers(task->arena, msg, from_names, &from);
-    if (from.n > 0 && from.a[0].domain_len > 0 && strcasecmp(from.a[0].domain, to->domain) == 0)
+    const struct compat_addr *to = &rcpts->a[first];
+    const struct compat_addrlist *from = addr_compat_from(task);
+    if (from->n > 0 && from->a[0].domain_len > 0 &&
+        strcasecmp(from->a[0].domain, to->domain) == 0)
         return;
     size_t md_len = 0;
     const char *md = mid_rhs_lua(mid, len, &md_len);
@@ -286,7 +283,7 @@ static void check_mid(struct task *task, const struct message *msg)
     const char *dmid = heur_rspamd_text(task->arena, h, &dlen);
     if (mid_bare_ip(dmid, dlen))
         task_insert(task, "MID_BARE_IP", 1.0, NULL);
-    check_mid_to(task, msg, dmid, dlen);
+    check_mid_to(task, dmid, dlen);
 }
 
 /* ---- Subject ---- */

@@ -45,6 +45,17 @@ void heur_psl_init(void);
  * or `domain` itself when unknown. */
 const char *heur_esld(const char *domain);
 
+/* PCRE's \s and \w as Rspamd's regexps use them (no UCP: ASCII only). */
+static inline bool heur_re_space(char c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static inline bool heur_re_word(char c)
+{
+    return (c >= '0' && c <= '9') || c == '_' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
 /* A header value the way Rspamd 3.4 stores it for its regexp rules: each
  * line break, with the white space after it, becomes one space; NULs are
  * dropped; leading white space goes.  Raw (/X) rules match this text.

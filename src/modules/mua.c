@@ -75,21 +75,10 @@ static bool any_header(struct task *task, const struct message *msg, const char 
     return false;
 }
 
-/* Perl's \s and \d (PCRE without UCP: ASCII only). */
-static bool re_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
-
+/* Perl's \d (PCRE without UCP: ASCII only). */
 static bool re_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-/* \w without UCP: [A-Za-z0-9_]. */
-static bool re_word(char c)
-{
-    return re_digit(c) || c == '_' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
 }
 
 static bool starts(const char *v, size_t n, const char *lit)
@@ -122,7 +111,7 @@ static bool nonspace_to_end(const char *v, size_t n)
     if (n == 0)
         return false;
     for (size_t i = 0; i < n; i++)
-        if (re_space(v[i]))
+        if (heur_re_space(v[i]))
             return false;
     return true;
 }
@@ -150,7 +139,7 @@ static bool msgid_dollars(const char *v, size_t n)
         size_t k = j + m + 1, t = 0;
         while (k + t < n && lhex(v[k + t]))
             t++;
-        if (t >= 4 && k + t + 1 < n && v[k + t] == '@' && !re_space(v[k + t + 1]))
+        if (t >= 4 && k + t + 1 < n && v[k + t] == '@' && !heur_re_space(v[k + t + 1]))
             return true;
     }
     return false;
@@ -185,7 +174,7 @@ static bool squirrelmail(const char *v, size_t n)
     const size_t l = sizeof(lit) - 1;
     for (const char *p = v; (p = memmem(p, n - (size_t)(p - v), lit, l)) != NULL; p++) {
         size_t after = (size_t)(p - v) + l;
-        if (after == n || !re_word(v[after]))
+        if (after == n || !heur_re_word(v[after]))
             return true;
     }
     return false;
@@ -280,13 +269,13 @@ static bool ims_x_mailer(const char *v, size_t n)
  * itself in its own Received line; a forger copies only the X-Mailer. */
 static bool rcvd_ims(const char *v, size_t n)
 {
-    if (!starts(v, n, "by ") || n < 4 || re_space(v[3]))
+    if (!starts(v, n, "by ") || n < 4 || heur_re_space(v[3]))
         return false;
     static const char tail[] = " with Internet Mail Service (5.";
     const size_t tl = sizeof(tail) - 1;
     /* \S+ then the tail: the host ends at the first white space. */
     size_t i = 3;
-    while (i < n && !re_space(v[i]))
+    while (i < n && !heur_re_space(v[i]))
         i++;
     return n - i >= tl && memcmp(v + i, tail, tl) == 0;
 }
@@ -389,7 +378,7 @@ static bool hotmail_msgid(const char *v, size_t n)
 
 static bool mailman_local_char(char c)
 {
-    return re_word(c) || c == '-' || c == '+' || c == '.' || c == ':' || c == '=';
+    return heur_re_word(c) || c == '-' || c == '+' || c == '.' || c == ':' || c == '=';
 }
 
 /* Message-ID=/^<mailman\.\d+\.\d+\.\d+\.[-+.:=\w]+@[-a-zA-Z\d.]+>$/H */
@@ -410,7 +399,7 @@ static bool mailman_msgid(const char *v, size_t n)
     if (i == s || i >= n || v[i] != '@')
         return false;
     size_t ds = ++i;
-    while (i < n - 1 && (v[i] == '-' || v[i] == '.' || (re_word(v[i]) && v[i] != '_')))
+    while (i < n - 1 && (v[i] == '-' || v[i] == '.' || (heur_re_word(v[i]) && v[i] != '_')))
         i++;
     return i > ds && i == n - 1;
 }
@@ -443,7 +432,7 @@ static bool upper_hex(char c)
 
 static bool alnum(char c)
 {
-    return re_word(c) && c != '_';
+    return heur_re_word(c) && c != '_';
 }
 
 static bool alnum_dash(char c)
@@ -458,7 +447,7 @@ static bool oe_mua(const char *v, size_t n)
     const size_t l = sizeof(lit) - 1;
     for (const char *p = v; (p = memmem(p, n - (size_t)(p - v), lit, l)) != NULL; p++) {
         size_t i = (size_t)(p - v) + l;
-        if ((p == v || !re_word(p[-1])) && i + 1 < n && v[i] >= '4' && v[i] <= '6' &&
+        if ((p == v || !heur_re_word(p[-1])) && i + 1 < n && v[i] >= '4' && v[i] <= '6' &&
             v[i + 1] == '.')
             return true;
     }
@@ -574,7 +563,7 @@ static bool forged_outlook(struct task *task, const struct message *msg)
 /* X-Mailer=/^Microsoft Outlook\b/H */
 static bool outlook_mua(const char *v, size_t n)
 {
-    return starts(v, n, "Microsoft Outlook") && (n == 17 || !re_word(v[17]));
+    return starts(v, n, "Microsoft Outlook") && (n == 17 || !heur_re_word(v[17]));
 }
 
 /* Received=/from \[\S+\] by \S+\.(?:groups|scd|dcn)\.yahoo\.com with NNFMP/H:
@@ -585,12 +574,12 @@ static bool yahoo_bulk(const char *v, size_t n)
     const size_t fl = sizeof(from) - 1;
     for (const char *p = v; (p = memmem(p, n - (size_t)(p - v), from, fl)) != NULL; p++) {
         size_t i = (size_t)(p - v) + fl, s = i;
-        while (i < n && !re_space(v[i]))
+        while (i < n && !heur_re_space(v[i]))
             i++;
         if (i - s < 2 || v[i - 1] != ']' || !starts(v + i, n - i, " by "))
             continue;
         s = i += 4;
-        while (i < n && !re_space(v[i]))
+        while (i < n && !heur_re_space(v[i]))
             i++;
         static const char *const hosts[] = {".groups.yahoo.com", ".scd.yahoo.com", ".dcn.yahoo.com"};
         for (size_t k = 0; k < 3; k++) {
@@ -623,7 +612,7 @@ static void check_outlook(struct task *task, const struct message *msg)
 /* X-Mailer=/^\s*The Bat!/H */
 static bool thebat_any(const char *v, size_t n)
 {
-    while (n > 0 && re_space(*v)) {
+    while (n > 0 && heur_re_space(*v)) {
         v++;
         n--;
     }
@@ -670,7 +659,7 @@ static bool thebat_msgid(const char *v, size_t n)
     bool day = two(t + 6, '0', '2', '0', '9') || two(t + 6, '3', '3', '0', '1');
     bool hms = two(t + 8, '0', '5', '0', '9') && two(t + 10, '0', '5', '0', '9') &&
                two(t + 12, '0', '5', '0', '9');
-    return year && month && day && hms && t[14] == '@' && !re_space(t[15]);
+    return year && month && day && hms && t[14] == '@' && !heur_re_space(t[15]);
 }
 
 /* X-Mailer=/^The Bat! \(v1\./H */
